@@ -1,0 +1,37 @@
+# Two commands do everything on a fresh clone: `make demo` and `make test`.
+# Both bootstrap idempotently: virtual environment, dependencies, a Chromium for RPA.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test install browser lint down clean
+
+demo: install browser
+	$(BIN)/hrops demo
+
+test: install browser
+	$(BIN)/python -m pytest
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %d.%d)" % sys.version_info[:2])'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+browser: install
+	@$(BIN)/python -m hrops.bootstrap_browser
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+down:
+	@test -x $(BIN)/hrops && $(BIN)/hrops down || true
+
+clean: down
+	rm -rf $(VENV) var

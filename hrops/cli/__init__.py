@@ -1,0 +1,42 @@
+"""`hrops` command line (typer). Each module adds one group of commands."""
+
+from __future__ import annotations
+
+import typer
+
+from hrops.cli import common
+
+app = typer.Typer(
+    name="hrops",
+    help="HR Ops Orchestrator: durable HR workflows with AI agents and human approvals.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _register() -> None:
+    from hrops.cli import io_cmds, seed_cmd
+
+    seed_cmd.register(app)
+    io_cmds.register(app)
+
+
+@app.callback()
+def _root() -> None:
+    """HR Ops Orchestrator: durable HR workflows with AI agents and human approvals."""
+
+
+@app.command()
+def version() -> None:
+    """Print the product version."""
+    from hrops import __version__
+
+    common.console.print(f"hrops {__version__}")
+
+
+_register()
+
+
+def main() -> None:
+    common.run(app)

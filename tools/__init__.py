@@ -1,0 +1,1 @@
+"""Everything that touches the outside world: the HR store, tools and their registry."""

@@ -1,0 +1,1 @@
+"""The HR data store: SQLAlchemy 2 models, engine set-up, migrations and the audit trail."""

@@ -1,0 +1,293 @@
+"""HR store schema (SQLAlchemy 2, typed mappings).
+
+Effective-dated tables use half-open ranges: a row is in force on day D when
+`valid_from <= D < valid_to` (`valid_to` NULL means open-ended). Every column is classified
+(see `classification.py`); personal and sensitive values never go to logs.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from tools.store.classification import DEMOGRAPHIC, INTERNAL, NATIONAL_ID, PAY, PERSONAL, PUBLIC, RATING
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class EmployeeStatus(StrEnum):
+    ACTIVE = "active"
+    TERMINATED = "terminated"
+
+
+class LeaverType(StrEnum):
+    VOLUNTARY = "voluntary"
+    INVOLUNTARY = "involuntary"
+
+
+class PayFrequency(StrEnum):
+    ANNUAL = "annual"
+    MONTHLY = "monthly"
+    HOURLY = "hourly"
+
+
+class LearningStatus(StrEnum):
+    ENROLLED = "enrolled"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+
+
+class Role(StrEnum):
+    EMPLOYEE = "employee"
+    MANAGER = "manager"
+    HRBP = "hrbp"
+    HR_OPS = "hr_ops"
+    COMP_ANALYST = "comp_analyst"
+    ADMIN = "admin"
+
+
+def _enum_values(e: type[StrEnum]) -> str:
+    return ", ".join(f"'{m.value}'" for m in e)
+
+
+class OrgUnit(Base):
+    """A node of the organisation tree. `path` is the materialised path of ids ("/1/4/17/"),
+    so a subtree is one indexed prefix match on any database."""
+
+    __tablename__ = "org_units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, info=INTERNAL)
+    code: Mapped[str] = mapped_column(String(40), unique=True, info=INTERNAL)
+    name: Mapped[str] = mapped_column(String(200), info=INTERNAL)
+    name_zh: Mapped[str | None] = mapped_column(String(200), info=INTERNAL)
+    kind: Mapped[str] = mapped_column(String(20), info=INTERNAL)  # company, division, department, team
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True, info=INTERNAL)
+    path: Mapped[str] = mapped_column(String(400), index=True, info=INTERNAL)
+    depth: Mapped[int] = mapped_column(Integer, info=INTERNAL)
+    head_employee_id: Mapped[str | None] = mapped_column(String(20), index=True, info=INTERNAL)
+
+    parent: Mapped[OrgUnit | None] = relationship(remote_side=[id])
+
+
+class Employee(Base):
+    __tablename__ = "employees"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_enum_values(EmployeeStatus)})", name="status"),
+        CheckConstraint(
+            f"leaver_type IS NULL OR leaver_type IN ({_enum_values(LeaverType)})", name="leaver_type"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(20), primary_key=True, info=INTERNAL)
+    given_name: Mapped[str] = mapped_column(String(100), info=INTERNAL)
+    family_name: Mapped[str] = mapped_column(String(100), info=INTERNAL)
+    display_name: Mapped[str] = mapped_column(String(200), info=INTERNAL)
+    work_email: Mapped[str | None] = mapped_column(String(200), unique=True, info=INTERNAL)
+    personal_email: Mapped[str | None] = mapped_column(String(200), info=PERSONAL)
+    phone: Mapped[str | None] = mapped_column(String(40), info=PERSONAL)
+    birth_date: Mapped[date | None] = mapped_column(Date, info=PERSONAL)
+    gender: Mapped[str | None] = mapped_column(String(20), info=DEMOGRAPHIC)
+    national_id: Mapped[str | None] = mapped_column(String(40), info=NATIONAL_ID)
+    hire_date: Mapped[date] = mapped_column(Date, index=True, info=INTERNAL)
+    termination_date: Mapped[date | None] = mapped_column(Date, index=True, info=INTERNAL)
+    leaver_type: Mapped[str | None] = mapped_column(String(20), info=PERSONAL)
+    leaver_reason: Mapped[str | None] = mapped_column(String(60), info=PERSONAL)
+    status: Mapped[str] = mapped_column(String(20), default=EmployeeStatus.ACTIVE, info=INTERNAL)
+    source: Mapped[str] = mapped_column(String(40), default="manual", info=INTERNAL)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+
+
+class EmployeeAddress(Base):
+    """Home address, effective-dated."""
+
+    __tablename__ = "employee_addresses"
+    __table_args__ = (Index("ix_employee_addresses_emp_from", "employee_id", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, info=INTERNAL)
+    employee_id: Mapped[str] = mapped_column(ForeignKey("employees.id"), info=INTERNAL)
+    line1: Mapped[str] = mapped_column(String(200), info=PERSONAL)
+    line2: Mapped[str | None] = mapped_column(String(200), info=PERSONAL)
+    city: Mapped[str] = mapped_column(String(100), info=PERSONAL)
+    region: Mapped[str | None] = mapped_column(String(100), info=PERSONAL)
+    postcode: Mapped[str | None] = mapped_column(String(20), info=PERSONAL)
+    country: Mapped[str] = mapped_column(String(2), info=PERSONAL)
+    valid_from: Mapped[date] = mapped_column(Date, info=INTERNAL)
+    valid_to: Mapped[date | None] = mapped_column(Date, info=INTERNAL)
+    request_id: Mapped[str | None] = mapped_column(String(40), info=INTERNAL)
+
+
+class JobAssignment(Base):
+    """Who does what, where and for whom, effective-dated."""
+
+    __tablename__ = "job_assignments"
+    __table_args__ = (
+        Index("ix_job_assignments_emp_from", "employee_id", "valid_from"),
+        Index("ix_job_assignments_org_from", "org_unit_id", "valid_from"),
+        CheckConstraint("fte > 0 AND fte <= 1", name="fte"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, info=INTERNAL)
+    employee_id: Mapped[str] = mapped_column(ForeignKey("employees.id"), info=INTERNAL)
+    title: Mapped[str] = mapped_column(String(120), info=INTERNAL)
+    job_family: Mapped[str] = mapped_column(String(60), index=True, info=INTERNAL)
+    level: Mapped[str] = mapped_column(String(10), info=INTERNAL)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), info=INTERNAL)
+    manager_id: Mapped[str | None] = mapped_column(ForeignKey("employees.id"), index=True, info=INTERNAL)
+    location: Mapped[str] = mapped_column(String(60), info=INTERNAL)
+    fte: Mapped[Decimal] = mapped_column(Numeric(4, 2), default=Decimal("1.00"), info=INTERNAL)
+    valid_from: Mapped[date] = mapped_column(Date, info=INTERNAL)
+    valid_to: Mapped[date | None] = mapped_column(Date, info=INTERNAL)
+    change_reason: Mapped[str] = mapped_column(String(30), info=INTERNAL)
+    request_id: Mapped[str | None] = mapped_column(String(40), info=INTERNAL)
+
+
+class Compensation(Base):
+    """Base pay, effective-dated."""
+
+    __tablename__ = "compensation"
+    __table_args__ = (
+        Index("ix_compensation_emp_from", "employee_id", "valid_from"),
+        CheckConstraint("base_amount > 0", name="base_amount"),
+        CheckConstraint(f"frequency IN ({_enum_values(PayFrequency)})", name="frequency"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, info=INTERNAL)
+    employee_id: Mapped[str] = mapped_column(ForeignKey("employees.id"), info=INTERNAL)
+    base_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), info=PAY)
+    currency: Mapped[str] = mapped_column(String(3), info=PAY)
+    frequency: Mapped[str] = mapped_column(String(10), info=PAY)
+    valid_from: Mapped[date] = mapped_column(Date, info=INTERNAL)
+    valid_to: Mapped[date | None] = mapped_column(Date, info=INTERNAL)
+    change_reason: Mapped[str] = mapped_column(String(30), info=PAY)
+    request_id: Mapped[str | None] = mapped_column(String(40), info=INTERNAL)
+
+
+class Course(Base):
+    __tablename__ = "courses"
+
+    id: Mapped[str] = mapped_column(String(20), primary_key=True, info=PUBLIC)
+    title: Mapped[str] = mapped_column(String(200), info=PUBLIC)
+    title_zh: Mapped[str | None] = mapped_column(String(200), info=PUBLIC)
+    category: Mapped[str] = mapped_column(String(40), index=True, info=PUBLIC)
+    hours: Mapped[Decimal] = mapped_column(Numeric(6, 2), info=PUBLIC)
+    mandatory: Mapped[bool] = mapped_column(Boolean, default=False, info=PUBLIC)
+    delivery: Mapped[str] = mapped_column(String(20), info=PUBLIC)  # online, classroom, blended
+
+
+class LearningRecord(Base):
+    __tablename__ = "learning_records"
+    __table_args__ = (
+        Index("ix_learning_records_emp", "employee_id", "enrolled_on"),
+        Index("ix_learning_records_enrolled", "enrolled_on"),
+        CheckConstraint(f"status IN ({_enum_values(LearningStatus)})", name="status"),
+        CheckConstraint("hours >= 0", name="hours"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, info=INTERNAL)
+    employee_id: Mapped[str] = mapped_column(ForeignKey("employees.id"), info=INTERNAL)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True, info=INTERNAL)
+    enrolled_on: Mapped[date] = mapped_column(Date, info=INTERNAL)
+    due_on: Mapped[date | None] = mapped_column(Date, info=INTERNAL)
+    completed_on: Mapped[date | None] = mapped_column(Date, info=INTERNAL)
+    hours: Mapped[Decimal] = mapped_column(Numeric(6, 2), default=Decimal("0"), info=INTERNAL)
+    score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2), info=RATING)
+    status: Mapped[str] = mapped_column(String(20), info=INTERNAL)
+
+
+class User(Base):
+    """A person who can sign in or be named with `--as`. Most users are employees."""
+
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(80), primary_key=True, info=INTERNAL)
+    employee_id: Mapped[str | None] = mapped_column(ForeignKey("employees.id"), unique=True, info=INTERNAL)
+    display_name: Mapped[str] = mapped_column(String(200), info=INTERNAL)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, info=INTERNAL)
+
+
+class UserRole(Base):
+    """Granted roles. `employee` and `manager` are implied by the HR data and not stored;
+    an hrbp grant names the org unit (and its subtree) it covers."""
+
+    __tablename__ = "user_roles"
+    __table_args__ = (UniqueConstraint("username", "role", "org_unit_id", name="grant"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, info=INTERNAL)
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"), index=True, info=INTERNAL)
+    role: Mapped[str] = mapped_column(String(20), info=INTERNAL)
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), info=INTERNAL)
+
+
+class RequestRecord(Base):
+    """Human-friendly number (REQ-12) for a request handled by a workflow run. The workflow
+    holds the state; this row only finds it."""
+
+    __tablename__ = "requests"
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    kind: Mapped[str] = mapped_column(String(40), info=INTERNAL)
+    subject_employee_id: Mapped[str] = mapped_column(String(20), index=True, info=INTERNAL)
+    workflow_id: Mapped[str] = mapped_column(String(200), index=True, info=INTERNAL)
+    run_id: Mapped[str | None] = mapped_column(String(80), info=INTERNAL)
+    requested_by: Mapped[str] = mapped_column(String(80), info=INTERNAL)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained record of every change to HR data and every model call.
+    Database triggers refuse UPDATE and DELETE. `details` holds field names, ids and counts,
+    not personal values (those live in the effective-dated rows the entry points to)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True, info=INTERNAL)
+    actor: Mapped[str] = mapped_column(String(80), info=INTERNAL)
+    action: Mapped[str] = mapped_column(String(80), index=True, info=INTERNAL)
+    entity_type: Mapped[str | None] = mapped_column(String(40), info=INTERNAL)
+    entity_id: Mapped[str | None] = mapped_column(String(60), index=True, info=INTERNAL)
+    request_id: Mapped[str | None] = mapped_column(String(40), index=True, info=INTERNAL)
+    workflow_id: Mapped[str | None] = mapped_column(String(200), info=INTERNAL)
+    tool: Mapped[str | None] = mapped_column(String(80), info=INTERNAL)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, info=INTERNAL)
+    prev_hash: Mapped[str] = mapped_column(String(64), info=INTERNAL)
+    hash: Mapped[str] = mapped_column(String(64), unique=True, info=INTERNAL)
+
+
+class StoreMeta(Base):
+    """Key/value facts about this store (how it was seeded, imports done)."""
+
+    __tablename__ = "store_meta"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True, info=INTERNAL)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON, info=INTERNAL)
