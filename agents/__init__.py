@@ -1,0 +1,1 @@
+"""pydantic-ai agents (typed in/out) and the model they run on, offline by default."""

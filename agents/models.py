@@ -1,0 +1,103 @@
+"""Which model an agent runs on, chosen by HROPS_MODEL, and the audit of every model call.
+
+`offline` (the default) is deterministic code behind the agent interface (a pydantic-ai
+`FunctionModel` per agent): nothing leaves the machine. `test` is pydantic-ai's TestModel.
+Anything else is a pydantic-ai model name (`openai:gpt-4o`, `ollama:qwen2.5`, ...); with
+HROPS_MODEL_BASE_URL it talks to any OpenAI-compatible endpoint (vLLM, DeepSeek, Qwen).
+The model is fixed when an agent is built (at worker start): Temporal workflows cannot swap it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlparse
+
+from pydantic_ai.messages import ModelMessage, ModelResponse
+from pydantic_ai.models import Model, ModelRequestParameters, infer_model
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+from pydantic_ai.models.wrapper import WrapperModel
+from pydantic_ai.settings import ModelSettings
+
+from hrops.settings import Settings, get_settings
+from tools.store import audit
+from tools.store.db import session_scope
+
+OfflineFn = Callable[[list[ModelMessage], AgentInfo], ModelResponse]
+
+OFFLINE = "offline"
+
+
+def endpoint_of(settings: Settings) -> str:
+    """Where model calls go, without credentials: 'local' for the offline model."""
+    if settings.model == OFFLINE:
+        return "local"
+    if settings.model_base_url:
+        return urlparse(settings.model_base_url).netloc or settings.model_base_url
+    return settings.model.split(":", 1)[0]
+
+
+def _remote_model(settings: Settings) -> Model:
+    if settings.model_base_url or settings.model.startswith("openai:"):
+        from openai import AsyncOpenAI
+        from pydantic_ai.models.openai import OpenAIChatModel
+        from pydantic_ai.providers.openai import OpenAIProvider
+
+        name = settings.model.split(":", 1)[1] if ":" in settings.model else settings.model
+        key = settings.model_api_key.get_secret_value() if settings.model_api_key else "not-needed"
+        # Temporal retries the model activity; the client must not retry underneath it.
+        client = AsyncOpenAI(base_url=settings.model_base_url, api_key=key, max_retries=0)
+        return OpenAIChatModel(name, provider=OpenAIProvider(openai_client=client))
+    return infer_model(settings.model)
+
+
+class AuditedModel(WrapperModel):
+    """Writes one audit entry per model call: agent, model, endpoint, tokens, and whether
+    anything left the machine. Runs where the call runs (inside the model activity)."""
+
+    def __init__(self, wrapped: Model, *, agent_name: str, settings: Settings) -> None:
+        super().__init__(wrapped)
+        self.agent_name = agent_name
+        self.endpoint = endpoint_of(settings)
+
+    async def request(
+        self,
+        messages: list[ModelMessage],
+        model_settings: ModelSettings | None,
+        model_request_parameters: ModelRequestParameters,
+    ) -> ModelResponse:
+        response = await super().request(messages, model_settings, model_request_parameters)
+        self._audit(response)
+        return response
+
+    def _audit(self, response: ModelResponse) -> None:
+        from temporalio import activity
+
+        workflow_id = activity.info().workflow_id if activity.in_activity() else None
+        # The store is looked up per call: one worker process serves one store, tests many.
+        with session_scope(get_settings().db_url, write=True) as session:
+            audit.append(
+                session,
+                audit.AuditEvent(
+                    actor=f"agent:{self.agent_name}",
+                    action="model.call",
+                    workflow_id=workflow_id,
+                    details={
+                        "model": self.wrapped.model_name,
+                        "endpoint": self.endpoint,
+                        "egress": self.endpoint != "local",
+                        "input_tokens": response.usage.input_tokens,
+                        "output_tokens": response.usage.output_tokens,
+                    },
+                ),
+            )
+
+
+def build_model(agent_name: str, offline: OfflineFn, settings: Settings | None = None) -> Model:
+    settings = settings or get_settings()
+    if settings.model == OFFLINE:
+        base: Model = FunctionModel(offline, model_name=f"offline-{agent_name}")
+    elif settings.model == "test":
+        base = infer_model("test")
+    else:
+        base = _remote_model(settings)
+    return AuditedModel(base, agent_name=agent_name, settings=settings)

@@ -1,0 +1,3 @@
+from hrops.cli import main
+
+main()

@@ -1,0 +1,157 @@
+"""The HTTP API: health, the tool catalogue, requests and approvals for the signed-in user.
+
+Every `/api` route needs a bearer token (`hrops token create USER`). What a caller may see is
+decided here in code: a request is visible to its requester, its approvers, its subject and
+HR ops / admin; anyone else gets 404, the same as for a request that does not exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sqlalchemy import text
+from temporalio.client import Client
+
+from hrops import __version__
+from hrops import request_service as svc
+from hrops.api import auth
+from hrops.settings import Settings, get_settings
+from hrops.temporal_client import TemporalUnavailable, connect
+from tools.hr.schemas import PostalAddress
+from tools.registry import registry
+from tools.store.db import engine_for
+from tools.store.identity import ALL_SEEING, Principal
+from workflows.address_change.messages import RequestState
+from workflows.approvals import DecisionRecord, Verdict
+
+bearer = HTTPBearer(auto_error=False)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    import tools.hr  # noqa: F401  (registers the HR tools)
+
+    app.state.client = getattr(app.state, "client", None)
+    yield
+
+
+app = FastAPI(title="HR Ops Orchestrator", version=__version__, lifespan=lifespan)
+
+
+async def temporal(request: Request) -> Client:
+    client = getattr(request.app.state, "client", None)
+    if client is None:
+        try:
+            client = request.app.state.client = await connect()
+        except TemporalUnavailable as e:
+            raise HTTPException(503, str(e)) from None
+    return client
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+async def caller(
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    cfg: Annotated[Settings, Depends(settings)],
+) -> Principal:
+    if creds is None:
+        raise HTTPException(401, "sign in: send `Authorization: Bearer <token>` (`hrops token create USER`)")
+    try:
+        username = auth.verify(cfg, creds.credentials)
+        return await asyncio.to_thread(svc.principal, username, cfg)
+    except (auth.BadToken, svc.RequestError) as e:
+        raise HTTPException(401, str(e)) from None
+
+
+Caller = Annotated[Principal, Depends(caller)]
+Temporal = Annotated[Client, Depends(temporal)]
+
+
+@app.get("/healthz")
+def healthz() -> dict[str, str]:
+    with engine_for(get_settings().db_url).connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return {"status": "ok", "version": __version__}
+
+
+class ToolInfo(BaseModel):
+    name: str
+    risk: str
+    requires_approval: bool
+    roles: list[str]
+    description: str
+
+
+@app.get("/api/tools")
+def tools_catalogue(_: Caller) -> list[ToolInfo]:
+    return [
+        ToolInfo(name=s.name, risk=s.risk, requires_approval=s.requires_approval,
+                 roles=sorted(s.roles), description=s.description)
+        for s in registry
+    ]
+
+
+@app.get("/api/me")
+def me(who: Caller) -> Principal:
+    return who
+
+
+@app.get("/api/approvals")
+async def my_approvals(who: Caller, client: Temporal) -> list[svc.InboxItem]:
+    return await svc.inbox(client, who)
+
+
+class AddressChangeIn(BaseModel):
+    employee_id: str
+    address: PostalAddress
+    effective_on: date | None = None
+
+
+@app.post("/api/requests/address-change", status_code=201)
+async def request_address_change(body: AddressChangeIn, who: Caller, client: Temporal) -> svc.Submitted:
+    try:
+        return await svc.submit_address_change(client, who, body.employee_id, body.address, body.effective_on)
+    except svc.RequestError as e:
+        raise HTTPException(422, str(e)) from None
+
+
+def _may_see(who: Principal, state: RequestState) -> bool:
+    approvers = state.approval.usernames if state.approval else []
+    return (
+        who.has(*ALL_SEEING)
+        or who.username in (state.requested_by, *approvers)
+        or who.employee_id == state.employee_id
+    )
+
+
+@app.get("/api/requests/{request_id}")
+async def get_request(request_id: str, who: Caller, client: Temporal) -> RequestState:
+    try:
+        state = await svc.show(client, request_id)
+    except svc.RequestError:
+        state = None
+    if not isinstance(state, RequestState) or not _may_see(who, state):
+        raise HTTPException(404, f"no request {request_id} that you may see")
+    return state
+
+
+class DecisionIn(BaseModel):
+    verdict: Verdict
+    reason: str | None = None
+
+
+@app.post("/api/requests/{request_id}/decision")
+async def decide(request_id: str, body: DecisionIn, who: Caller, client: Temporal) -> DecisionRecord:
+    try:
+        return await svc.decide(client, request_id, who, body.verdict, body.reason)
+    except svc.RequestError as e:
+        raise HTTPException(409, str(e)) from None

@@ -1,0 +1,1 @@
+"""The embedded runtime: `hrops up` / `down` / `status` for the dev server, workers and API."""

@@ -1,0 +1,22 @@
+"""Connecting to Temporal the same way everywhere: the pydantic-ai plugin, one clear error."""
+
+from __future__ import annotations
+
+from pydantic_ai.durable_exec.temporal import PydanticAIPlugin
+from temporalio.client import Client
+
+from hrops.settings import Settings, get_settings
+
+
+class TemporalUnavailable(RuntimeError):
+    pass
+
+
+async def connect(settings: Settings | None = None, *, target: str | None = None) -> Client:
+    settings = settings or get_settings()
+    target = target or settings.temporal_target
+    try:
+        return await Client.connect(target, namespace=settings.temporal_namespace, plugins=[PydanticAIPlugin()])
+    except RuntimeError as e:
+        hint = "run `hrops up`" if settings.embedded_temporal else "check HROPS_TEMPORAL_ADDRESS"
+        raise TemporalUnavailable(f"cannot reach Temporal at {target} ({e.__class__.__name__}); {hint}") from None

@@ -1,0 +1,116 @@
+"""The tool registry: the contract every registered tool satisfies, and what the registry enforces."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel
+
+import tools.hr  # noqa: F401  (registers the HR tools)
+from tools.registry import (
+    ApprovalGrant,
+    ApprovalRequired,
+    Risk,
+    ToolContext,
+    ToolDenied,
+    ToolError,
+    ToolRegistrationError,
+    ToolRegistry,
+    registry,
+    tool,
+)
+from tools.store.models import Role
+from workflows.tool_activities import tool_activities
+
+
+def test_contract_every_registered_tool() -> None:
+    assert len(registry) >= 6
+    for spec in registry:
+        assert spec.description.strip(), spec.name
+        assert issubclass(spec.input_model, BaseModel) and issubclass(spec.output_model, BaseModel)
+        assert spec.input_model.model_json_schema()["type"] == "object"
+        assert spec.roles, spec.name
+        if spec.risk in (Risk.WRITE, Risk.PII, Risk.MONEY):
+            assert spec.requires_approval, f"{spec.name} changes data without approval"
+
+
+def test_each_tool_becomes_a_typed_activity() -> None:
+    from temporalio import activity
+
+    acts = {activity._Definition.must_from_callable(a).name: a for a in tool_activities(registry)}
+    assert set(acts) == {f"tool:{s.name}" for s in registry}
+    spec = registry.get("employee.change_address")
+    hints = acts["tool:employee.change_address"].__annotations__
+    assert hints["args"] is spec.input_model and hints["return"] is spec.output_model
+
+
+def _ctx(**kw) -> ToolContext:
+    return ToolContext(**{"actor": "amy.hughes", "roles": frozenset({Role.HR_OPS}), **kw})
+
+
+def test_roles_and_approval_are_enforced_before_the_tool_runs(company: str) -> None:
+    change = {"employee_id": "E1003", "effective_on": "2026-11-23",
+              "address": {"line1": "1 Jinke Road", "city": "Shanghai", "postcode": "201203", "country": "CN"}}
+    with pytest.raises(ToolDenied, match="may not use employee.change_address"):
+        registry.call("employee.change_address", _ctx(roles=frozenset({Role.MANAGER})), change)
+    with pytest.raises(ApprovalRequired, match="runs only for an approved request"):
+        registry.call("employee.change_address", _ctx(request_id="REQ-1"), change)
+    grant = ApprovalGrant(request_id="REQ-2", approver="li.wei", decided_at="2026-11-23T10:00:00Z")
+    with pytest.raises(ApprovalRequired):  # a grant for another request does not count
+        registry.call("employee.change_address", _ctx(request_id="REQ-1", approval=grant), change)
+    with pytest.raises(ToolError, match="bad input for employee.change_address"):
+        registry.call("employee.change_address", _ctx(request_id="REQ-2", approval=grant), {"employee_id": "E1003"})
+    done = registry.call("employee.change_address", _ctx(request_id="REQ-2", approval=grant), change)
+    again = registry.call("employee.change_address", _ctx(request_id="REQ-2", approval=grant), change)
+    assert (again.record_id, again.already_applied, done.already_applied) == (done.record_id, True, False)
+
+
+def test_read_tools_show_only_what_the_caller_may_see(company: str) -> None:
+    as_wang = ToolContext(actor="wang.fang", roles=frozenset({Role.EMPLOYEE}), actor_employee_id="E1003")
+    as_li = ToolContext(actor="li.wei", roles=frozenset({Role.EMPLOYEE, Role.MANAGER}), actor_employee_id="E1002")
+    assert registry.call("employee.address", as_wang, {"employee_id": "E1003"}).address.city == "Shanghai"
+    assert registry.call("employee.address", as_li, {"employee_id": "E1003"}).address is not None
+    with pytest.raises(ToolError, match="no employee E1002 that wang.fang may see"):
+        registry.call("employee.address", as_wang, {"employee_id": "E1002"})
+    found = registry.call("employee.find", as_li, {"text": "wang"})
+    assert [m.employee_id for m in found.matches] == ["E1003"]
+    assert registry.call("employee.find", as_wang, {"text": "li"}).matches == []
+    profile = registry.call("employee.profile", _ctx(), {"employee_id": "e1003"})
+    assert (profile.title, profile.manager_id, profile.org_unit_code) == ("Data Engineer", "E1002", "ENG-PLAT")
+
+
+class In(BaseModel):
+    x: int
+
+
+class Out(BaseModel):
+    y: int
+
+
+def test_registration_fails_fast_with_a_clear_message() -> None:
+    local = ToolRegistry()
+
+    def undocumented(ctx: ToolContext, args: In) -> Out:
+        return Out(y=args.x)
+
+    with pytest.raises(ToolRegistrationError, match="needs a docstring"):
+        tool("demo.undocumented", risk=Risk.READ, roles={Role.ADMIN}, target=local)(undocumented)
+    with pytest.raises(ToolRegistrationError, match="must look like 'area.action'"):
+        tool("Bad Name", risk=Risk.READ, roles={Role.ADMIN}, target=local)(undocumented)
+
+    def untyped(ctx: ToolContext, args: dict) -> Out:
+        """Doc."""
+        return Out(y=1)
+
+    with pytest.raises(ToolRegistrationError, match="input type must be a pydantic model"):
+        tool("demo.untyped", risk=Risk.READ, roles={Role.ADMIN}, target=local)(untyped)
+
+    def fine(ctx: ToolContext, args: In) -> Out:
+        """Doubles x."""
+        return Out(y=args.x * 2)
+
+    with pytest.raises(ToolRegistrationError, match="name the roles"):
+        tool("demo.fine", risk=Risk.READ, roles=set(), target=local)(fine)
+    tool("demo.fine", risk=Risk.READ, roles={Role.ADMIN}, target=local)(fine)
+    with pytest.raises(ToolRegistrationError, match="registered twice"):
+        tool("demo.fine", risk=Risk.READ, roles={Role.ADMIN}, target=local)(fine)
+    assert local.call("demo.fine", ToolContext(actor="a", roles=frozenset({Role.ADMIN})), {"x": 2}).y == 4

@@ -1,0 +1,1 @@
+"""Home address change: request -> check -> manager approval -> apply -> audit."""

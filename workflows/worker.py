@@ -1,0 +1,74 @@
+"""Worker wiring: one worker per task queue, built from the registries, stopped gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from hrops.logging import get_logger
+from workflows import task_queues
+
+log = get_logger(__name__)
+
+# Tool activities are synchronous (SQLAlchemy); they run on this many threads per worker.
+ACTIVITY_THREADS = 16
+# On SIGTERM, running activities get this long to finish before they are cancelled.
+GRACEFUL_SHUTDOWN = timedelta(seconds=20)
+
+
+def workflows_for(queue: str) -> list[type]:
+    from workflows.address_change.workflow import AddressChangeWorkflow
+
+    return [AddressChangeWorkflow] if queue == task_queues.MAIN else []
+
+
+def activities_for(queue: str) -> list[Callable[..., Any]]:
+    if queue == task_queues.RPA:
+        from workflows.rpa_activities import browser_check
+
+        return [browser_check]
+    import tools.hr  # noqa: F401  (registers the HR tools)
+    from tools.registry import registry
+    from workflows.audit_activities import record_event
+    from workflows.tool_activities import tool_activities
+
+    return [*tool_activities(registry), record_event]
+
+
+def build_worker(client: Client, queue: str, **options: Any) -> Worker:
+    """A worker for one task queue. The pydantic-ai plugin comes with the client."""
+    if queue not in task_queues.ALL:
+        raise ValueError(f"unknown task queue {queue!r}; known: {', '.join(task_queues.ALL)}")
+    options.setdefault("graceful_shutdown_timeout", GRACEFUL_SHUTDOWN)
+    return Worker(
+        client,
+        task_queue=queue,
+        workflows=workflows_for(queue),
+        activities=activities_for(queue),
+        activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix=f"{queue}-activity"),
+        **options,
+    )
+
+
+async def run_workers(client: Client, queues: Sequence[str]) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully (running activities may finish)."""
+    workers = [build_worker(client, q) for q in queues]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    runs = [asyncio.create_task(w.run()) for w in workers]
+    log.info("workers started", task_queues=list(queues))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait([*runs, stopping], return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.gather(*(w.shutdown() for w in workers))
+    for run in runs:  # a worker that died on its own: surface why
+        if run.done() and not run.cancelled() and run.exception():
+            raise run.exception()  # type: ignore[misc]
