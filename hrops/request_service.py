@@ -41,6 +41,8 @@ from workflows.address_change.workflow import AddressChangeWorkflow
 from workflows.approvals import Decision, DecisionRecord, Verdict
 
 PREFIX = "REQ-"
+# Queries need a worker; without one they would wait for the RPC deadline.
+QUERY_TIMEOUT = 10.0
 
 
 class RequestError(Exception):
@@ -114,7 +116,13 @@ async def _running_state(client: Client, workflow_id: str) -> RequestState | Non
         raise
     if desc.status != WorkflowExecutionStatus.RUNNING:
         return None
-    return await handle.query(AddressChangeWorkflow.state)
+    try:
+        return await asyncio.wait_for(handle.query(AddressChangeWorkflow.state), timeout=QUERY_TIMEOUT)
+    except TimeoutError:
+        raise RequestError(
+            f"a request for this employee is running ({workflow_id}) but no worker answered; "
+            "check `hrops status` (is worker-main running?)"
+        ) from None
 
 
 # -- submit ------------------------------------------------------------------------------------
@@ -252,7 +260,7 @@ async def show(client: Client, request_id: str, settings: Settings | None = None
         raise RequestError(f"{PREFIX}{number} was never started")
     handle = _handle(client, row)
     try:
-        return await asyncio.wait_for(handle.query(AddressChangeWorkflow.state), timeout=10)
+        return await asyncio.wait_for(handle.query(AddressChangeWorkflow.state), timeout=QUERY_TIMEOUT)
     except (TimeoutError, WorkflowQueryFailedError, RPCError):
         desc = await handle.describe()
         return RequestSummary(

@@ -139,7 +139,9 @@ async def get_request(request_id: str, who: Caller, client: Temporal) -> Request
         state = await svc.show(client, request_id)
     except svc.RequestError:
         state = None
-    if not isinstance(state, RequestState) or not _may_see(who, state):
+    if isinstance(state, svc.RequestSummary):
+        raise HTTPException(503, "no worker is answering; try again shortly")
+    if state is None or not _may_see(who, state):
         raise HTTPException(404, f"no request {request_id} that you may see")
     return state
 
