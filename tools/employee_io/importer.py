@@ -28,7 +28,7 @@ from tools.employee_io.records import ADDRESS_FIELDS, EmployeeRecord, ParsedRow,
 from tools.employee_io.sources import SourceRow, Table, open_table
 from tools.employee_io.targets import TARGETS
 from tools.employee_io.transforms import FieldProblem, resolve
-from tools.store.audit import AuditEvent, append
+from tools.store.audit import AuditEvent, append, append_many
 from tools.store.db import session_scope
 from tools.store.models import Compensation, Employee, EmployeeAddress, JobAssignment, OrgUnit, StoreMeta
 
@@ -197,13 +197,15 @@ def _write(planner: Planner, new_rows: list[ParsedRow], report: ImportReport, ac
     for model, values in ((JobAssignment, jobs), (Compensation, pay), (EmployeeAddress, homes)):
         if values:
             s.execute(insert(model), values)
-    for done, (row, r) in enumerate(records, start=1):
-        if progress and (done % 250 == 0 or done == len(records)):
-            progress("writing", done, len(records))
+    events = []
+    for row, r in records:
         filled = sorted(f for f in TARGETS if f in r.model_fields_set and getattr(r, f) is not None)
-        append(s, AuditEvent(actor=actor, action="employee.imported", entity_type="employee",
-                             entity_id=r.employee_id,
-                             details={"file": report.file, "row": row.number, "fields": filled}))
+        events.append(AuditEvent(actor=actor, action="employee.imported", entity_type="employee",
+                                 entity_id=r.employee_id,
+                                 details={"file": report.file, "row": row.number, "fields": filled}))
+    append_many(s, events)
+    if progress:
+        progress("writing", len(records), len(records))
     report.created = len(records)
     append(s, AuditEvent(actor=actor, action="employees.import", entity_type="import", entity_id=report.sha256[:16],
                          details=_summary(report)))

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from tools.store.models import AuditEntry
@@ -47,20 +47,39 @@ def _as_utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
+def _last_hash(session: Session) -> str:
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialise appenders so two transactions never chain onto the same previous entry.
+        session.execute(text("SELECT pg_advisory_xact_lock(7240031)"))
+    return session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
+
+
 def append(session: Session, event: AuditEvent, *, at: datetime | None = None) -> AuditEntry:
     if event.event_key is not None and (
         done := session.scalar(select(AuditEntry).where(AuditEntry.event_key == event.event_key))
     ):
         return done
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise appenders so two transactions never chain onto the same previous entry.
-        session.execute(text("SELECT pg_advisory_xact_lock(7240031)"))
-    prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
+    prev = _last_hash(session)
     at = _as_utc(at or datetime.now(UTC))
     entry = AuditEntry(at=at, prev_hash=prev, hash=_digest(prev, at, event), **event.model_dump())
     session.add(entry)
     session.flush()
     return entry
+
+
+def append_many(session: Session, events: list[AuditEvent], *, at: datetime | None = None) -> int:
+    """Chain many entries with one lookup and one bulk insert (imports, batch jobs)."""
+    if not events:
+        return 0
+    prev = _last_hash(session)
+    at = _as_utc(at or datetime.now(UTC))
+    rows = []
+    for event in events:
+        digest = _digest(prev, at, event)
+        rows.append({"at": at, "prev_hash": prev, "hash": digest, **event.model_dump()})
+        prev = digest
+    session.execute(insert(AuditEntry), rows)
+    return len(rows)
 
 
 class ChainProblem(BaseModel):
