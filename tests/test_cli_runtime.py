@@ -124,3 +124,16 @@ def test_busy_port_and_missing_binary_give_one_line_errors(stack_env: dict[str, 
 
     missing = hrops({**stack_env, "HROPS_TEMPORAL_BIN": str(tmp_path / "nope" / "temporal")}, "up", ok=False)
     assert missing.returncode == 1 and "the `temporal` CLI was not found" in missing.stderr
+
+
+def test_demo_brings_everything_up_and_runs_the_slice(stack_env: dict[str, str]) -> None:
+    first = hrops(stack_env, "demo", "--employees", "150")
+    out = first.stdout
+    assert "seeded: " in out and "worker-main: running" in out
+    request_id = out.split("hrops approve ")[1].split()[0]
+    assert f"{request_id}: approved by" in out and "completed" in out and "applied: address record" in out
+    assert "Where to look" in out and "hrops down" in out
+    # Again: the stack and the company are reused, another employee gets the next request.
+    second = hrops(stack_env, "demo", "--employees", "150").stdout
+    assert "already running" in second and "already seeded" in second
+    assert second.split("hrops approve ")[1].split()[0] != request_id and "completed" in second

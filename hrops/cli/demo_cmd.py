@@ -65,19 +65,22 @@ def _pick_employee(url: str, today: date) -> tuple[str, str]:
 
 def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo company")) -> None:
     """Bring the stack up, seed the demo company, run an address change through approval."""
-    from tools.demo_company import SeedOptions, StoreNotEmpty, seed_store
-
     from hrops import request_service as svc
     from hrops.clock import today
     from hrops.temporal_client import connect
+    from tools.demo_company import SeedOptions, StoreNotEmpty, seed_store, seeded_options
 
     cfg = settings()
     _step("1. Start the stack", "hrops up")
     runtime_cmds.up()
 
     _step("2. Seed the demo company", f"hrops seed --employees {employees} --seed {DEMO_SEED}")
+    have = seeded_options(cfg.db_url)
+    # A company seeded by an earlier demo run (maybe on an earlier day) is reused as it is.
+    options = have if have and (have.employees, have.seed) == (employees, DEMO_SEED) else SeedOptions(
+        employees=employees, seed=DEMO_SEED, as_of=today())
     try:
-        report = seed_store(cfg.db_url, SeedOptions(employees=employees, seed=DEMO_SEED, as_of=today()))
+        report = seed_store(cfg.db_url, options, actor=cfg.user)
     except StoreNotEmpty as e:
         fail(f"{e} (the demo needs its own company; run `hrops seed --reset` first)")
     console.print(

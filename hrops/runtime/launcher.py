@@ -19,7 +19,7 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
-from hrops.runtime.processes import PidRecord, ProcessTable, port_in_use, reap
+from hrops.runtime.processes import PidRecord, ProcessTable, port_in_use
 from hrops.settings import Settings
 from hrops.temporal_client import TemporalUnavailable, connect
 from workflows import search_attributes, task_queues
@@ -167,9 +167,10 @@ async def up(settings: Settings, report: Callable[[str], None] = print) -> list[
 async def _wait_healthy(part: Part, settings: Settings, rec: PidRecord, table: ProcessTable) -> None:
     deadline = time.monotonic() + part.start_timeout
     while time.monotonic() < deadline:
-        reap()
         if table.alive(part.name) is None:
-            raise LaunchError(f"{part.name} exited during start-up; see {rec.log}:\n{table.log_tail(part.name)}")
+            code = table.exit_code(part.name)
+            raise LaunchError(f"{part.name} exited during start-up (exit code {code}); see {rec.log}:\n"
+                              f"{table.log_tail(part.name)}")
         if await part.healthy(settings, rec):
             return
         await asyncio.sleep(0.25)

@@ -25,6 +25,7 @@ class ProcessTable:
     def __init__(self, var_dir: Path) -> None:
         self.run_dir = var_dir / "run"
         self.log_dir = var_dir / "log"
+        self.children: dict[str, subprocess.Popen[bytes]] = {}  # started by this process
 
     def pid_file(self, part: str) -> Path:
         return self.run_dir / f"{part}.pid"
@@ -44,6 +45,11 @@ class ProcessTable:
         rec = self.read(part)
         if rec is None:
             return None
+        child = self.children.get(part)
+        if child is not None and child.pid == rec.pid:
+            # Started by this process: ask it directly. Its /proc cmdline may still show our own
+            # command for a moment after spawning, which would fail the marker check.
+            return rec if child.poll() is None else None
         if not is_ours(rec):
             self.pid_file(part).unlink(missing_ok=True)  # stale: the process is gone
             return None
@@ -58,6 +64,7 @@ class ProcessTable:
                 cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env=env, start_new_session=True,  # survives the CLI; its own process group
             )
+        self.children[part] = proc
         rec = PidRecord(part=part, pid=proc.pid, marker=marker, address=address, log=str(log), started_at=time.time())
         self.pid_file(part).write_text(rec.model_dump_json())
         return rec
@@ -77,6 +84,10 @@ class ProcessTable:
                 time.sleep(0.05)
         self.pid_file(part).unlink(missing_ok=True)
         return True
+
+    def exit_code(self, part: str) -> int | None:
+        proc = self.children.get(part)
+        return proc.poll() if proc else None
 
     def log_tail(self, part: str, lines: int = 15) -> str:
         try:
@@ -123,12 +134,3 @@ def port_in_use(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(0.5)
         return s.connect_ex((host, port)) == 0
-
-
-def reap() -> None:
-    """Collect exited children so they do not linger as zombies while the CLI runs."""
-    try:
-        while os.waitpid(-1, os.WNOHANG)[0]:
-            pass
-    except ChildProcessError:
-        pass

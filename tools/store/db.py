@@ -94,3 +94,17 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(cfg).get_current_head()
     assert head is not None
     return head
+
+
+def reset_schema(url: str) -> None:
+    """Drop every table (and the audit triggers) through the migrations, then migrate again.
+    Destroys all data: only `hrops seed --reset` calls it."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine_for(url).begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+        command.upgrade(cfg, "head")

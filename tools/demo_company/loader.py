@@ -1,0 +1,265 @@
+"""Write the generated company into the store: idempotent, audited, bulk inserts in chunks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from itertools import islice
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, func, insert, select
+
+from tools.demo_company import learning
+from tools.demo_company.company import Company, generate, manager_of, title_of
+from tools.store import audit
+from tools.store.db import engine_for, migrate, reset_schema, session_scope
+from tools.store.models import (
+    Compensation,
+    Course,
+    Employee,
+    EmployeeAddress,
+    JobAssignment,
+    OrgUnit,
+    Role,
+    StoreMeta,
+    User,
+    UserRole,
+)
+
+Progress = Callable[[str, int, int], None]
+CHUNK = 20_000
+META_KEY = "seed"
+
+
+class SeedOptions(BaseModel):
+    employees: int = Field(2000, description="Active headcount on as_of; leavers of the history come on top")
+    seed: int = 42
+    learning_per_employee: float = Field(24.0, ge=0, description="Learning records per active employee, on average")
+    as_of: date
+    years: int = Field(3, ge=1, le=10)
+
+
+class SeedReport(BaseModel):
+    already_seeded: bool = False
+    employees: int
+    active: int
+    leavers: int
+    org_units: int
+    job_assignments: int
+    compensation_rows: int
+    addresses: int
+    courses: int
+    learning_records: int
+    users: int
+    seconds: float
+    demo_accounts: dict[str, str]
+
+
+class StoreNotEmpty(Exception):
+    pass
+
+
+def seeded_options(url: str) -> SeedOptions | None:
+    """How the store was seeded, if it was."""
+    migrate(url)
+    with session_scope(url) as s:
+        meta = s.get(StoreMeta, META_KEY)
+        return SeedOptions.model_validate(meta.value["options"]) if meta else None
+
+
+def seed_store(url: str, options: SeedOptions, *, reset: bool = False, progress: Progress | None = None,
+               actor: str = "admin") -> SeedReport:
+    """Fill the store with the demo company. The same options again: nothing written."""
+    started = time.monotonic()
+    migrate(url)
+    if reset:
+        reset_schema(url)
+        with session_scope(url, write=True) as s:
+            audit.append(s, audit.AuditEvent(actor=actor, action="store.reset", details={"by": "hrops seed --reset"}))
+    else:
+        _refuse_if_occupied(url, options)
+        with session_scope(url) as s:
+            if meta := s.get(StoreMeta, META_KEY):
+                return SeedReport.model_validate({**meta.value["report"], "already_seeded": True})
+
+    tick = progress or (lambda *_: None)
+    tick("generating people", 0, 1)
+    company = generate(options.employees, options.seed, options.as_of, options.years)
+    tick("generating people", 1, 1)
+    with engine_for(url).begin() as conn:  # everything but learning in one transaction
+        counts = _write_company(conn, company, tick)
+        accounts = _write_users(conn, company)
+    counts["learning_records"] = _write_learning(url, company, options, tick)
+    report = SeedReport(
+        employees=len(company.people),
+        active=sum(1 for p in company.people if p.termination is None),
+        leavers=sum(1 for p in company.people if p.termination is not None),
+        users=len(company.people) + 1,
+        seconds=round(time.monotonic() - started, 2),
+        demo_accounts=accounts,
+        **counts,
+    )
+    with session_scope(url, write=True) as s:
+        # Written last: a store without this row was not seeded completely and needs --reset.
+        s.add(StoreMeta(key=META_KEY, value={"options": options.model_dump(mode="json"),
+                                             "report": report.model_dump(mode="json")}))
+        audit.append(s, audit.AuditEvent(actor=actor, action="store.seeded", details={
+            "options": options.model_dump(mode="json"),
+            "counts": report.model_dump(include=set(counts) | {"employees", "users"})}))
+    return report
+
+
+def _refuse_if_occupied(url: str, options: SeedOptions) -> None:
+    with session_scope(url) as s:
+        meta = s.get(StoreMeta, META_KEY)
+        employees = s.scalar(select(func.count()).select_from(Employee)) or 0
+    if meta is not None:
+        have = SeedOptions.model_validate(meta.value["options"])
+        if have == options:
+            return
+        raise StoreNotEmpty(
+            f"the store already holds a demo company seeded with --employees {have.employees} --seed {have.seed} "
+            f"--learning-per-employee {have.learning_per_employee:g} --as-of {have.as_of}; run `hrops seed --reset ...` "
+            "to replace it (this deletes all HR data and the audit log)"
+        )
+    if employees:
+        raise StoreNotEmpty(
+            f"the store already holds {employees:,} employees that were not seeded (imported or partly seeded); "
+            "run `hrops seed --reset ...` to replace them (this deletes all HR data and the audit log)"
+        )
+
+
+def _chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _insert(conn: Connection, table: Any, rows: Iterable[dict[str, Any]]) -> int:
+    n = 0
+    for chunk in _chunks(rows):
+        conn.execute(insert(table), chunk)
+        n += len(chunk)
+    return n
+
+
+def _write_company(conn: Connection, company: Company, tick: Progress) -> dict[str, int]:
+    created = datetime.now(UTC)
+    units = company.units
+    tick("org units", 0, len(units))
+    _insert(conn, OrgUnit, ({"id": u.id, "code": u.code, "name": u.name, "name_zh": u.name_zh, "kind": u.kind,
+                             "parent_id": u.parent.id if u.parent else None, "path": u.path, "depth": u.depth,
+                             "head_employee_id": u.head.id if u.head else None} for u in units))
+    people = company.people
+    tick("employees", 0, len(people))
+    _insert(conn, Employee, ({
+        "id": p.id, "given_name": p.given, "family_name": p.family, "display_name": p.display,
+        "work_email": f"{p.username}@acme.example", "personal_email": p.personal_email, "phone": p.phone,
+        "birth_date": p.birth, "gender": p.gender, "national_id": p.national_id, "hire_date": p.hire,
+        "termination_date": p.termination, "leaver_type": p.leaver_type, "leaver_reason": p.leaver_reason,
+        "status": "terminated" if p.termination else "active", "source": "demo", "created_at": created,
+    } for p in people))
+    tick("employees", len(people), len(people))
+
+    def jobs() -> Iterator[dict[str, Any]]:
+        for p in people:
+            for i, seg in enumerate(p.segments):
+                nxt = p.segments[i + 1].start if i + 1 < len(p.segments) else p.termination
+                boss = manager_of(p, seg.unit)
+                yield {"employee_id": p.id, "title": title_of(p, seg), "level": seg.level,
+                       "job_family": seg.unit.division.family if seg.unit.division else "Executive",
+                       "org_unit_id": seg.unit.id, "manager_id": boss.id if boss else None,
+                       "location": (seg.unit.location.city if seg.unit.location else "Shanghai"),
+                       "fte": Decimal("1.00"), "valid_from": seg.start, "valid_to": nxt, "change_reason": seg.reason}
+
+    def pay() -> Iterator[dict[str, Any]]:
+        for p in people:
+            for i, row in enumerate(p.pay):
+                nxt = p.pay[i + 1].start if i + 1 < len(p.pay) else p.termination
+                yield {"employee_id": p.id, "base_amount": Decimal(str(row.amount)), "currency": row.currency,
+                       "frequency": "annual", "valid_from": row.start, "valid_to": nxt, "change_reason": row.reason}
+
+    def homes() -> Iterator[dict[str, Any]]:
+        for p in people:
+            for i, h in enumerate(p.homes):
+                nxt = p.homes[i + 1].start if i + 1 < len(p.homes) else p.termination
+                yield {"employee_id": p.id, "line1": h.line1, "city": h.city, "postcode": h.postcode,
+                       "country": h.country, "valid_from": h.start, "valid_to": nxt}
+
+    tick("history", 0, 3)
+    counts = {"org_units": len(units), "job_assignments": _insert(conn, JobAssignment, jobs())}
+    tick("history", 1, 3)
+    counts["compensation_rows"] = _insert(conn, Compensation, pay())
+    tick("history", 2, 3)
+    counts["addresses"] = _insert(conn, EmployeeAddress, homes())
+    tick("history", 3, 3)
+    from tools.demo_company.catalogue import COURSES
+
+    counts["courses"] = _insert(conn, Course, ({
+        "id": c.id, "title": c.title, "title_zh": c.title_zh, "category": c.category,
+        "hours": Decimal(str(c.hours)), "mandatory": c.mandatory, "delivery": c.delivery} for c in COURSES))
+    return counts
+
+
+def _write_users(conn: Connection, company: Company) -> dict[str, str]:
+    """A user per employee (leavers inactive), `admin`, and HR roles from the HR division."""
+    _insert(conn, User, [{"username": "admin", "employee_id": None, "display_name": "Administrator", "active": True},
+                         *({"username": p.username, "employee_id": p.id, "display_name": p.display,
+                            "active": p.termination is None} for p in company.people)])
+    hr = [p for p in company.people if p.termination is None and p.head_of is None
+          and p.segments[-1].unit.division and p.segments[-1].unit.division.code == "HR"]
+
+    def from_dept(word: str, k: int, skip: set[str]) -> list[str]:
+        preferred = [p.username for p in hr if word in (p.segments[-1].unit.name or "") and p.username not in skip]
+        others = [p.username for p in hr if p.username not in skip and p.username not in preferred]
+        return (preferred + others)[:k]
+
+    ops = from_dept("HR Operations", 3, set())
+    comp = from_dept("Compensation", 2, set(ops))
+    divisions = [u for u in company.units if u.kind == "division"]
+    hrbps = from_dept("Talent", len(divisions), set(ops) | set(comp)) or ops
+    grants = [{"username": "admin", "role": Role.ADMIN, "org_unit_id": None}]
+    grants += [{"username": u, "role": Role.HR_OPS, "org_unit_id": None} for u in ops]
+    grants += [{"username": u, "role": Role.COMP_ANALYST, "org_unit_id": None} for u in comp]
+    accounts = {"admin": "admin"}
+    if ops:
+        accounts["hr_ops"] = ops[0]
+    if comp:
+        accounts["comp_analyst"] = comp[0]
+    for i, div in enumerate(divisions):
+        user = hrbps[i % len(hrbps)]
+        grants.append({"username": user, "role": Role.HRBP, "org_unit_id": div.id})
+        accounts[f"hrbp:{div.code}"] = user
+    _insert(conn, UserRole, grants)
+    return accounts
+
+
+def _write_learning(url: str, company: Company, options: SeedOptions, tick: Progress) -> int:
+    """Chunked transactions: millions of rows must not make one giant write-ahead log."""
+    expected = round(options.learning_per_employee * options.employees)
+    engine = engine_for(url)
+    sqlite = engine.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    sql = ("INSERT INTO learning_records (employee_id, course_id, enrolled_on, due_on, completed_on, hours, score, "
+           f"status) VALUES ({', '.join([mark] * 8)})")
+
+    def wire(row: learning.Row) -> tuple:
+        if not sqlite:
+            return row
+        e, c, enrolled, due, done, hours, score, status = row  # SQLite stores dates as ISO text
+        return (e, c, enrolled.isoformat(), due.isoformat() if due else None,
+                done.isoformat() if done else None, hours, score, status)
+
+    written = 0
+    tick("learning records", 0, expected)
+    for chunk in _chunks(learning.rows(company, options.seed, options.learning_per_employee), 50_000):
+        with engine.begin() as conn:
+            # The DB-API's executemany on plain tuples: several times faster than ORM or dict rows.
+            conn.connection.driver_connection.cursor().executemany(sql, [wire(r) for r in chunk])
+        written += len(chunk)
+        tick("learning records", written, max(expected, written))
+    tick("learning records", written, written)
+    return written
