@@ -261,7 +261,7 @@ def _pay_history(rng: random.Random, p: Person, until: date) -> None:
 def _fill(spec: str, rng: random.Random) -> str:
     out = spec
     for n in range(9, 1, -1):
-        out = out.replace("{n" + str(n) + "}", "".join(str(rng.randrange(10)) for _ in range(n)))
+        out = out.replace("{n" + str(n) + "}", f"{rng.randrange(10**n):0{n}d}")
     out = out.replace("{d}", str(rng.randrange(1, 10)))
     while "{L}" in out:
         out = out.replace("{L}", rng.choice("ABDEFGHJLNPQRSTUWXYZ"), 1)

@@ -97,7 +97,7 @@ def rows(company: Company, seed: int, per_employee: float) -> Iterator[Row]:
         span = (hi - lo).days
         for course in rng.choices(cat.ELECTIVE, weights=weights, k=count):
             while True:  # seasonality by rejection: busy months accept more often
-                day = lo + timedelta(days=rng.randrange(span))
+                day = lo + timedelta(days=int(rng.random() * span))
                 if rng.random() * 1.4 < _quiet(day, china):
                     break
             done, hours, score, status = _outcome(rng, course, day, hi, as_of, False)
