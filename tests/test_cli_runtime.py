@@ -122,6 +122,16 @@ def test_busy_port_and_missing_binary_give_one_line_errors(stack_env: dict[str, 
     assert f"port {stack_env['HROPS_TEMPORAL_PORT']} for temporal is already in use" in busy.stderr
     assert "HROPS_TEMPORAL_PORT" in busy.stderr
 
+    # A part that cannot start: whatever this `up` already started is stopped again.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", int(stack_env["HROPS_API_PORT"])))
+        s.listen()
+        api_busy = hrops(stack_env, "up", ok=False)
+    assert api_busy.returncode == 1 and "for api is already in use" in api_busy.stderr
+    assert "temporal: running" in api_busy.stdout
+    assert list(Path(stack_env["HROPS_VAR_DIR"], "run").glob("*.pid")) == []
+    assert "running" not in hrops(stack_env, "status").stdout
+
     missing = hrops({**stack_env, "HROPS_TEMPORAL_BIN": str(tmp_path / "nope" / "temporal")}, "up", ok=False)
     assert missing.returncode == 1 and "the `temporal` CLI was not found" in missing.stderr
 

@@ -140,7 +140,7 @@ def build_org(employees: int, seed: int) -> list[Unit]:
             dept = depts[t % len(depts)]
             n = t // len(depts) + 1
             loc = rng.choices(cat.LOCATIONS, weights=[loc.weight for loc in cat.LOCATIONS])[0]
-            add(code=f"{dept.code}-T{n}", name=f"{dept.name} Team {n} ({loc.city})",
+            add(code=f"{dept.code}-T{n}", name=f"{dept.name} {loc.city} Team {n}",
                 name_zh=f"{dept.name_zh}{loc_zh(loc)}{n}组", kind="team", parent=dept, division=d, role=dept.role,
                 location=loc)
     return units
