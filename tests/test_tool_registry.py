@@ -114,3 +114,23 @@ def test_registration_fails_fast_with_a_clear_message() -> None:
     with pytest.raises(ToolRegistrationError, match="registered twice"):
         tool("demo.fine", risk=Risk.READ, roles={Role.ADMIN}, target=local)(fine)
     assert local.call("demo.fine", ToolContext(actor="a", roles=frozenset({Role.ADMIN})), {"x": 2}).y == 4
+
+
+def test_nobody_approves_their_own_request(company: str) -> None:
+    from datetime import UTC, datetime
+
+    from workflows.approvals import ApprovalStep, Decision, Verdict
+
+    usual = registry.call("approvals.approvers_for", _ctx(), {"kind": "address_change", "employee_id": "E1003"})
+    assert [a.username for a in usual.approvers] == ["li.wei"] and usual.rule == "the employee's manager approves"
+    skip = registry.call("approvals.approvers_for", _ctx(),
+                         {"kind": "address_change", "employee_id": "E1003", "requested_by": "li.wei"})
+    assert [a.username for a in skip.approvers] == ["chen.jing"] and "manager's manager" in skip.rule
+    ceo = registry.call("approvals.approvers_for", _ctx(), {"kind": "address_change", "employee_id": "E1001"})
+    assert [a.username for a in ceo.approvers] == ["amy.hughes"] and "HR ops" in ceo.rule
+
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    step = ApprovalStep(request_id="REQ-1", requested_by="amy.hughes", approvers=ceo.approvers, rule=ceo.rule,
+                        requested_at=now, expires_at=now)
+    refusal = step.refusal(Decision(request_id="REQ-1", approver="amy.hughes", verdict=Verdict.APPROVE))
+    assert refusal and "requested REQ-1 and cannot approve it" in refusal

@@ -39,6 +39,7 @@ class ApprovalStep(BaseModel):
     """One approval: any one of `approvers` decides."""
 
     request_id: str
+    requested_by: str | None = None
     approvers: list[ApproverRef]
     rule: str
     requested_at: datetime
@@ -63,6 +64,8 @@ class ApprovalStep(BaseModel):
             return f"{self.request_id} was already {prior.verdict}d by {prior.approver} at {prior.decided_at:%Y-%m-%d %H:%M} UTC"
         if self.expired:
             return f"{self.request_id} expired unanswered at {self.expires_at:%Y-%m-%d %H:%M} UTC"
+        if d.approver == self.requested_by:
+            return f"{d.approver} requested {self.request_id} and cannot approve it; approver: {', '.join(self.usernames)}"
         if d.approver not in self.usernames:
             return f"{d.approver} may not decide {self.request_id}; approver: {', '.join(self.usernames)} ({self.rule})"
         if d.verdict is Verdict.REJECT and not (d.reason and d.reason.strip()):

@@ -1,5 +1,6 @@
-"""Who approves what. For now one rule: the employee's manager approves, HR ops when there is none.
-(Approval rules as data arrive with the record-change workflows.)"""
+"""Who approves what. For now one rule: the employee's manager approves; the next manager up when
+the manager asked for the change themselves (nobody approves their own request); HR ops when the
+line has nobody else. (Approval rules as data arrive with the record-change workflows.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from tools.hr.schemas import ApproverChain, ApproverRef, ApproversQuery
 from tools.registry import ALL_ROLES, Risk, ToolContext, ToolError, tool
 from tools.store import queries
 from tools.store.identity import user_for_employee
-from tools.store.models import Employee, JobAssignment, Role, User, UserRole
+from tools.store.models import Employee, Role, User, UserRole
 
 
 @tool("approvals.approvers_for", risk=Risk.READ, roles=ALL_ROLES)
@@ -21,21 +22,23 @@ def approvers_for(ctx: ToolContext, args: ApproversQuery) -> ApproverChain:
         employee = session.get(Employee, args.employee_id.upper())
         if employee is None:
             raise ToolError(f"no employee {args.employee_id}")
-        job = queries.current(session, JobAssignment, employee.id, today())
-        manager = session.get(Employee, job.manager_id) if job and job.manager_id else None
-        user = user_for_employee(session, manager.id) if manager else None
-        if manager is not None and user is not None:
+        for level, manager_id in enumerate(queries.manager_chain(session, employee.id, today())[:2]):
+            manager = session.get(Employee, manager_id)
+            user = user_for_employee(session, manager_id) if manager and manager.status == "active" else None
+            if user is None or user.username == args.requested_by:
+                continue
             return ApproverChain(
-                approvers=[ApproverRef(username=user.username, employee_id=manager.id, display_name=user.display_name)],
-                rule="the employee's manager approves",
+                approvers=[ApproverRef(username=user.username, employee_id=manager_id, display_name=user.display_name)],
+                rule="the employee's manager approves" if level == 0
+                else "the manager's manager approves (the manager cannot approve this request)",
             )
-        hr_ops = session.scalars(
+        hr_ops = [u for u in session.scalars(
             select(User).join(UserRole, UserRole.username == User.username)
             .where(UserRole.role == Role.HR_OPS, User.active)
             .order_by(User.username)
-        ).all()
+        ) if u.username != args.requested_by]
         if not hr_ops:
-            raise ToolError(f"{employee.id} has no manager with a user account and no HR ops user exists")
+            raise ToolError(f"{employee.id} has no manager who can approve and no other HR ops user exists")
         return ApproverChain(
             approvers=[ApproverRef(username=u.username, employee_id=u.employee_id, display_name=u.display_name)
                        for u in hr_ops],

@@ -146,3 +146,4 @@ class ApproverChain(BaseModel):
 class ApproversQuery(BaseModel):
     kind: str = Field(description="Request kind, e.g. address_change")
     employee_id: str
+    requested_by: str | None = Field(None, description="Username of the requester: never their own approver")

@@ -76,12 +76,13 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
             return await self._close(Stage.INVALID, problems=check.problems)
 
         chain = await call_tool(
-            "approvals.approvers_for", ctx, ApproversQuery(kind=KIND, employee_id=req.employee_id), ApproverChain
+            "approvals.approvers_for", ctx, ApproversQuery(kind=KIND, employee_id=req.employee_id, requested_by=req.requested_by), ApproverChain
         )
         st.summary = (await summary_agent.run(facts_prompt(self._facts(req, chain)))).output
         now = workflow.now()
         st.approval = ApprovalStep(
             request_id=req.request_id,
+            requested_by=req.requested_by,
             approvers=chain.approvers,
             rule=chain.rule,
             requested_at=now,
