@@ -44,8 +44,14 @@ INSTRUCTIONS = (
 )
 
 _FIELD_EN = {"line1": "street", "line2": "address line 2", "region": "region"}
-_FIELD_ZH = {"line1": "街道地址", "line2": "地址第二行", "city": "城市", "region": "省/州",
-             "postcode": "邮编", "country": "国家"}
+_FIELD_ZH = {
+    "line1": "街道地址",
+    "line2": "地址第二行",
+    "city": "城市",
+    "region": "省/州",
+    "postcode": "邮编",
+    "country": "国家",
+}
 _KIND = {"address_change": ("Home address change", "住址变更")}
 
 
@@ -70,10 +76,14 @@ def write_offline(messages: list[ModelMessage], info: AgentInfo) -> ModelRespons
     fields_zh = "、".join(_FIELD_ZH.get(x, x) for x in f.changed_fields) or "无字段"
     approvers = ", ".join(f.approvers)
     summary = ApprovalSummary(
-        en=(f"{kind_en} for {f.employee_id}{f' ({who})' if who else ''}, effective {f.effective_on:%d %b %Y}: "
-            f"{fields_en} change. Requested by {f.requested_by}; {approvers} to approve ({f.rule})."),
-        zh=(f"{f.employee_id}{f'({who})' if who else ''}的{kind_zh},自{f.effective_on:%Y年%m月%d日}起生效:"
-            f"变更{fields_zh}。由 {f.requested_by} 提交,待 {approvers} 审批。"),
+        en=(
+            f"{kind_en} for {f.employee_id}{f' ({who})' if who else ''}, effective {f.effective_on:%d %b %Y}: "
+            f"{fields_en} change. Requested by {f.requested_by}; {approvers} to approve ({f.rule})."
+        ),
+        zh=(
+            f"{f.employee_id}{f'({who})' if who else ''}的{kind_zh},自{f.effective_on:%Y年%m月%d日}起生效:"
+            f"变更{fields_zh}。由 {f.requested_by} 提交,待 {approvers} 审批。"
+        ),
     )
     return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, summary.model_dump())])
 

@@ -40,7 +40,11 @@ def _function(registry: ToolRegistry, spec: ToolSpec[Any, Any]) -> Callable[...,
 
     call.__name__ = agent_tool_name(spec)
     call.__doc__ = spec.description
-    call.__annotations__ = {"ctx": RunContext[AgentDeps], "args": spec.input_model, "return": spec.output_model}
+    call.__annotations__ = {
+        "ctx": RunContext[AgentDeps],
+        "args": spec.input_model,
+        "return": spec.output_model,
+    }
     return call
 
 

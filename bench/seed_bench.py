@@ -31,10 +31,19 @@ def run_seed(employees: int, per_employee: float, path: str) -> dict:
     from tools.demo_company import SeedOptions, seed_store
 
     started = time.perf_counter()
-    report = seed_store(f"sqlite:///{path}", SeedOptions(employees=employees, seed=42, as_of=date(2026, 11, 23),
-                                                         learning_per_employee=per_employee))
-    return {"seconds": time.perf_counter() - started, "rows": _rows(path), "employees": report.employees,
-            "learning": report.learning_records, "rss_mb": _rss_mb()}
+    report = seed_store(
+        f"sqlite:///{path}",
+        SeedOptions(
+            employees=employees, seed=42, as_of=date(2026, 11, 23), learning_per_employee=per_employee
+        ),
+    )
+    return {
+        "seconds": time.perf_counter() - started,
+        "rows": _rows(path),
+        "employees": report.employees,
+        "learning": report.learning_records,
+        "rss_mb": _rss_mb(),
+    }
 
 
 def run_baseline(counts: dict[str, int], path: str) -> dict:
@@ -47,12 +56,16 @@ def run_baseline(counts: dict[str, int], path: str) -> dict:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     shapes = {
-        "employees": ("INSERT INTO employees (id, given_name, family_name, display_name, work_email, hire_date, "
-                      "status, source, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                      lambda i: (f"B{i}", "Fang", "Wang", "王芳", f"b{i}@x", "2020-01-01", "active", "b", "2026-01-01")),
-        "learning_records": ("INSERT INTO learning_records (employee_id, course_id, enrolled_on, due_on, completed_on, "
-                             "hours, score, status) VALUES (?,?,?,?,?,?,?,?)",
-                             lambda i: ("B1", "C1", "2025-03-01", None, "2025-03-09", 4.5, 88.0, "completed")),
+        "employees": (
+            "INSERT INTO employees (id, given_name, family_name, display_name, work_email, hire_date, "
+            "status, source, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            lambda i: (f"B{i}", "Fang", "Wang", "王芳", f"b{i}@x", "2020-01-01", "active", "b", "2026-01-01"),
+        ),
+        "learning_records": (
+            "INSERT INTO learning_records (employee_id, course_id, enrolled_on, due_on, completed_on, "
+            "hours, score, status) VALUES (?,?,?,?,?,?,?,?)",
+            lambda i: ("B1", "C1", "2025-03-01", None, "2025-03-09", 4.5, 88.0, "completed"),
+        ),
     }
     db.execute("PRAGMA foreign_keys=OFF")
     for table, n in counts.items():
@@ -66,7 +79,10 @@ def run_baseline(counts: dict[str, int], path: str) -> dict:
 
 def _rows(path: str) -> int:
     db = sqlite3.connect(path)
-    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+    tables = [
+        r[0]
+        for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
+    ]
     return sum(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables)
 
 
@@ -76,8 +92,13 @@ def _rss_mb() -> float:
 
 def _child(kind: str, case: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run([sys.executable, __file__, "--child", kind, case, os.path.join(tmp, "b.db")],
-                             capture_output=True, text=True, check=True, env={**os.environ, "HROPS_VAR_DIR": tmp})
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", kind, case, os.path.join(tmp, "b.db")],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "HROPS_VAR_DIR": tmp},
+        )
         return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -101,14 +122,23 @@ def main() -> None:
         console.print(f"running {case} ...")
         seeded = _child("seed", case)
         # Same number of rows in all: employee-shaped for the people, learning-shaped for the rest.
-        os.environ["BENCH_COUNTS"] = json.dumps({"employees": seeded["employees"],
-                                                 "learning_records": seeded["rows"] - seeded["employees"]})
+        os.environ["BENCH_COUNTS"] = json.dumps(
+            {"employees": seeded["employees"], "learning_records": seeded["rows"] - seeded["employees"]}
+        )
         floor = _child("baseline", case)
         for what, r in (("hrops seed", seeded), ("baseline: raw sqlite3 executemany", floor)):
-            table.add_row(case, what, f"{r['seconds']:.1f}", f"{r['rows']:,}", f"{r['rows'] / r['seconds']:,.0f}",
-                          f"{r['rss_mb']:.0f}")
+            table.add_row(
+                case,
+                what,
+                f"{r['seconds']:.1f}",
+                f"{r['rows']:,}",
+                f"{r['rows'] / r['seconds']:,.0f}",
+                f"{r['rss_mb']:.0f}",
+            )
     console.print(table)
-    console.print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}")
+    console.print(
+        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}"
+    )
 
 
 if __name__ == "__main__":

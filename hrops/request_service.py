@@ -139,7 +139,9 @@ async def submit_address_change(
     """Check the change, then start its workflow once. Repeating the same request returns the
     pending one; a different change while one is pending is refused."""
     settings = settings or get_settings()
-    change = AddressChange(employee_id=employee_id.upper(), address=address, effective_on=effective_on or today())
+    change = AddressChange(
+        employee_id=employee_id.upper(), address=address, effective_on=effective_on or today()
+    )
     workflow_id = workflow_id_for(change.employee_id)
 
     pending = await _running_state(client, workflow_id)
@@ -231,7 +233,9 @@ async def decide(
     number = parse_request_id(request_id)
     row = await asyncio.to_thread(_record, number, settings)
     handle = _handle(client, row)
-    decision = Decision(request_id=f"{PREFIX}{number}", approver=approver.username, verdict=verdict, reason=reason)
+    decision = Decision(
+        request_id=f"{PREFIX}{number}", approver=approver.username, verdict=verdict, reason=reason
+    )
     try:
         return await handle.execute_update(AddressChangeWorkflow.decide, decision)
     except WorkflowUpdateFailedError as e:
@@ -240,7 +244,9 @@ async def decide(
     except RPCError as e:
         if e.status == RPCStatusCode.NOT_FOUND:
             state = await show(client, request_id, settings)
-            raise RequestError(f"{decision.request_id} is closed ({_stage_of(state)}); nothing to decide") from None
+            raise RequestError(
+                f"{decision.request_id} is closed ({_stage_of(state)}); nothing to decide"
+            ) from None
         raise
 
 
@@ -251,7 +257,9 @@ def _stage_of(state: RequestState | RequestSummary) -> str:
 # -- look up -----------------------------------------------------------------------------------
 
 
-async def show(client: Client, request_id: str, settings: Settings | None = None) -> RequestState | RequestSummary:
+async def show(
+    client: Client, request_id: str, settings: Settings | None = None
+) -> RequestState | RequestSummary:
     """The full state from the workflow; a visibility summary when no worker can answer."""
     settings = settings or get_settings()
     number = parse_request_id(request_id)
@@ -311,7 +319,9 @@ async def wait_for_stage(
         if isinstance(state, RequestState) and state.stage in stages:
             return state
         if asyncio.get_running_loop().time() > deadline:
-            raise RequestError(f"{request_id} did not reach {sorted(stages)} within {timeout:.0f}s (now: {_stage_of(state)})")
+            raise RequestError(
+                f"{request_id} did not reach {sorted(stages)} within {timeout:.0f}s (now: {_stage_of(state)})"
+            )
         await asyncio.sleep(0.2)
 
 

@@ -151,9 +151,14 @@ def settings_reference() -> str:
     ]
     for name, field in Settings.model_fields.items():
         default = field.default
-        shown = "unset" if default is None else (
-            f"P{default.days}D" if isinstance(default, timedelta) and default.days and not default.seconds
-            else str(default)
+        shown = (
+            "unset"
+            if default is None
+            else (
+                f"P{default.days}D"
+                if isinstance(default, timedelta) and default.days and not default.seconds
+                else str(default)
+            )
         )
         if isinstance(default, Path):
             shown = str(default)

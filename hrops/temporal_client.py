@@ -16,7 +16,11 @@ async def connect(settings: Settings | None = None, *, target: str | None = None
     settings = settings or get_settings()
     target = target or settings.temporal_target
     try:
-        return await Client.connect(target, namespace=settings.temporal_namespace, plugins=[PydanticAIPlugin()])
+        return await Client.connect(
+            target, namespace=settings.temporal_namespace, plugins=[PydanticAIPlugin()]
+        )
     except RuntimeError as e:
         hint = "run `hrops up`" if settings.embedded_temporal else "check HROPS_TEMPORAL_ADDRESS"
-        raise TemporalUnavailable(f"cannot reach Temporal at {target} ({e.__class__.__name__}); {hint}") from None
+        raise TemporalUnavailable(
+            f"cannot reach Temporal at {target} ({e.__class__.__name__}); {hint}"
+        ) from None

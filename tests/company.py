@@ -1,10 +1,10 @@
 """A tiny, hand-made company for focused tests (the seeded demo company is tested separately).
 
-    Root (CEO Chen Jing, E1001)
-    └── Platform team (head Li Wei, E1002)
-        ├── Wang Fang (E1003)
-        └── Tom Baker (E1004, left last year)
-    HR ops: Amy Hughes (E1005, role hr_ops), admin: `admin`
+Root (CEO Chen Jing, E1001)
+└── Platform team (head Li Wei, E1002)
+    ├── Wang Fang (E1003)
+    └── Tom Baker (E1004, left last year)
+HR ops: Amy Hughes (E1005, role hr_ops), admin: `admin`
 """
 
 from __future__ import annotations
@@ -37,27 +37,88 @@ LEFT = date(2025, 6, 30)
 
 def build(url: str) -> None:
     with session_scope(url, write=True) as s:
-        s.add_all([
-            OrgUnit(id=1, code="ROOT", name="Acme", name_zh="艾克美", kind="company", parent_id=None,
-                    path="/1/", depth=0, head_employee_id="E1001"),
-            OrgUnit(id=2, code="ENG-PLAT", name="Platform", name_zh="平台组", kind="team", parent_id=1,
-                    path="/1/2/", depth=1, head_employee_id="E1002"),
-        ])
+        s.add_all(
+            [
+                OrgUnit(
+                    id=1,
+                    code="ROOT",
+                    name="Acme",
+                    name_zh="艾克美",
+                    kind="company",
+                    parent_id=None,
+                    path="/1/",
+                    depth=0,
+                    head_employee_id="E1001",
+                ),
+                OrgUnit(
+                    id=2,
+                    code="ENG-PLAT",
+                    name="Platform",
+                    name_zh="平台组",
+                    kind="team",
+                    parent_id=1,
+                    path="/1/2/",
+                    depth=1,
+                    head_employee_id="E1002",
+                ),
+            ]
+        )
         for eid, given, family, display, username, title, org, manager in PEOPLE:
             left = LEFT if eid == "E1004" else None
-            s.add(Employee(id=eid, given_name=given, family_name=family, display_name=display,
-                           work_email=f"{username}@acme.example", hire_date=HIRED, termination_date=left,
-                           status="terminated" if left else "active", leaver_type="voluntary" if left else None,
-                           created_at=datetime(2020, 3, 1, tzinfo=UTC)))
+            s.add(
+                Employee(
+                    id=eid,
+                    given_name=given,
+                    family_name=family,
+                    display_name=display,
+                    work_email=f"{username}@acme.example",
+                    hire_date=HIRED,
+                    termination_date=left,
+                    status="terminated" if left else "active",
+                    leaver_type="voluntary" if left else None,
+                    created_at=datetime(2020, 3, 1, tzinfo=UTC),
+                )
+            )
             s.flush()
-            s.add(JobAssignment(employee_id=eid, title=title, job_family="Engineering", level="L5", org_unit_id=org,
-                                manager_id=manager, location="Shanghai", valid_from=HIRED, valid_to=left,
-                                change_reason="hire"))
-            s.add(Compensation(employee_id=eid, base_amount=300000, currency="CNY", frequency="annual",
-                               valid_from=HIRED, valid_to=left, change_reason="hire"))
-            s.add(EmployeeAddress(employee_id=eid, line1="88 Century Avenue", city="Shanghai", postcode="200120",
-                                  country="CN", valid_from=HIRED, valid_to=left))
+            s.add(
+                JobAssignment(
+                    employee_id=eid,
+                    title=title,
+                    job_family="Engineering",
+                    level="L5",
+                    org_unit_id=org,
+                    manager_id=manager,
+                    location="Shanghai",
+                    valid_from=HIRED,
+                    valid_to=left,
+                    change_reason="hire",
+                )
+            )
+            s.add(
+                Compensation(
+                    employee_id=eid,
+                    base_amount=300000,
+                    currency="CNY",
+                    frequency="annual",
+                    valid_from=HIRED,
+                    valid_to=left,
+                    change_reason="hire",
+                )
+            )
+            s.add(
+                EmployeeAddress(
+                    employee_id=eid,
+                    line1="88 Century Avenue",
+                    city="Shanghai",
+                    postcode="200120",
+                    country="CN",
+                    valid_from=HIRED,
+                    valid_to=left,
+                )
+            )
             s.add(User(username=username, employee_id=eid, display_name=display))
         s.add(User(username="admin", employee_id=None, display_name="Administrator"))
         s.flush()
-        s.add_all([UserRole(username="admin", role=Role.ADMIN), UserRole(username="amy.hughes", role=Role.HR_OPS)])
+        s.add_all(
+            [UserRole(username="admin", role=Role.ADMIN), UserRole(username="amy.hughes", role=Role.HR_OPS)]
+        )

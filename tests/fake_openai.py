@@ -21,11 +21,27 @@ def fake_openai(answer: dict[str, Any]) -> Iterator[tuple[str, list[dict[str, An
             seen.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
             tool = body["tools"][0]["function"]["name"]
             reply = {
-                "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-                "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
-                    "role": "assistant", "content": None,
-                    "tool_calls": [{"id": "call_1", "type": "function",
-                                    "function": {"name": tool, "arguments": json.dumps(answer)}}]}}],
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "tool_calls",
+                        "message": {
+                            "role": "assistant",
+                            "content": None,
+                            "tool_calls": [
+                                {
+                                    "id": "call_1",
+                                    "type": "function",
+                                    "function": {"name": tool, "arguments": json.dumps(answer)},
+                                }
+                            ],
+                        },
+                    }
+                ],
                 "usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150},
             }
             data = json.dumps(reply).encode()

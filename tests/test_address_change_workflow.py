@@ -19,7 +19,9 @@ from workflows.approvals import Verdict
 NEW_HOME = PostalAddress(line1="1 Jinke Road", city="Shanghai", postcode="201203", country="CN")
 
 
-async def _submit(client, who: str = "amy.hughes", employee: str = "E1003", address: PostalAddress = NEW_HOME):
+async def _submit(
+    client, who: str = "amy.hughes", employee: str = "E1003", address: PostalAddress = NEW_HOME
+):
     return await svc.submit_address_change(client, svc.principal(who), employee, address)
 
 
@@ -49,12 +51,16 @@ async def test_manager_approves_and_the_address_is_applied_once(temporal_env, ma
     assert state.applied is not None and state.applied.effective_on == TODAY
 
     with session_scope(company) as s:
-        rows = s.scalars(select(EmployeeAddress).where(EmployeeAddress.employee_id == "E1003")
-                         .order_by(EmployeeAddress.valid_from)).all()
+        rows = s.scalars(
+            select(EmployeeAddress)
+            .where(EmployeeAddress.employee_id == "E1003")
+            .order_by(EmployeeAddress.valid_from)
+        ).all()
         assert [(r.line1, r.valid_to) for r in rows] == [("88 Century Avenue", TODAY), ("1 Jinke Road", None)]
         assert rows[1].request_id == sub.request_id
-        actions = s.scalars(select(AuditEntry.action).where(AuditEntry.request_id == sub.request_id)
-                            .order_by(AuditEntry.id)).all()
+        actions = s.scalars(
+            select(AuditEntry.action).where(AuditEntry.request_id == sub.request_id).order_by(AuditEntry.id)
+        ).all()
         assert actions == ["request.submitted", "request.approved", "employee.address_changed"]
         change = s.scalar(select(AuditEntry).where(AuditEntry.action == "employee.address_changed"))
         assert change.details["approved_by"] == "li.wei" and change.tool == "employee.change_address"

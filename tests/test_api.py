@@ -37,16 +37,22 @@ async def test_sign_in_is_required_and_checked(api: httpx.AsyncClient) -> None:
     assert me["username"] == "li.wei" and set(me["roles"]) == {"employee", "manager"}
     tools = (await api.get("/api/tools", headers=_as("li.wei"))).json()
     assert {"name": "employee.change_address", "requires_approval": True}.items() <= next(
-        t for t in tools if t["name"] == "employee.change_address").items()
+        t for t in tools if t["name"] == "employee.change_address"
+    ).items()
 
 
 async def test_request_approve_and_who_may_see_it(api: httpx.AsyncClient) -> None:
-    body = {"employee_id": "E1003",
-            "address": {"line1": "1 Jinke Road", "city": "Shanghai", "postcode": "201203", "country": "CN"}}
+    body = {
+        "employee_id": "E1003",
+        "address": {"line1": "1 Jinke Road", "city": "Shanghai", "postcode": "201203", "country": "CN"},
+    }
     refused = await api.post("/api/requests/address-change", json=body, headers=_as("li.wei"))
     assert refused.status_code == 422 and "only for themselves" in refused.json()["detail"]
-    bad = await api.post("/api/requests/address-change", headers=_as("wang.fang"),
-                         json={**body, "address": {**body["address"], "country": "XX"}})
+    bad = await api.post(
+        "/api/requests/address-change",
+        headers=_as("wang.fang"),
+        json={**body, "address": {**body["address"], "country": "XX"}},
+    )
     assert bad.status_code == 422 and "not an ISO 3166-1 alpha-2" in str(bad.json())
 
     created = await api.post("/api/requests/address-change", json=body, headers=_as("wang.fang"))
@@ -67,9 +73,17 @@ async def test_request_approve_and_who_may_see_it(api: httpx.AsyncClient) -> Non
     assert (await api.get(f"/api/requests/{request_id}", headers=_as("chen.jing"))).status_code == 404
     assert (await api.get("/api/requests/REQ-404", headers=_as("amy.hughes"))).status_code == 404
 
-    wrong = await api.post(f"/api/requests/{request_id}/decision", json={"verdict": "approve"}, headers=_as("wang.fang"))
-    assert wrong.status_code == 409 and "may not decide" in wrong.json()["detail"]
-    ok = await api.post(f"/api/requests/{request_id}/decision", json={"verdict": "approve"}, headers=_as("li.wei"))
+    own = await api.post(
+        f"/api/requests/{request_id}/decision", json={"verdict": "approve"}, headers=_as("wang.fang")
+    )
+    assert own.status_code == 409 and "wang.fang requested REQ-1 and cannot approve it" in own.json()["detail"]
+    wrong = await api.post(
+        f"/api/requests/{request_id}/decision", json={"verdict": "approve"}, headers=_as("amy.hughes")
+    )
+    assert wrong.status_code == 409 and "amy.hughes may not decide" in wrong.json()["detail"]
+    ok = await api.post(
+        f"/api/requests/{request_id}/decision", json={"verdict": "approve"}, headers=_as("li.wei")
+    )
     assert ok.status_code == 200 and ok.json()["approver"] == "li.wei"
     for _ in range(50):
         state = (await api.get(f"/api/requests/{request_id}", headers=_as("wang.fang"))).json()

@@ -40,8 +40,13 @@ async def skipping_env():
 
 async def test_unanswered_request_expires_and_changes_nothing(skipping_env, company: str) -> None:
     request = AddressChangeRequest(
-        request_id="REQ-1", employee_id="E1003", address=NEW_HOME, effective_on=date(2026, 11, 23),
-        requested_by="amy.hughes", requester_roles=frozenset({Role.HR_OPS}), approval_timeout=timedelta(days=3),
+        request_id="REQ-1",
+        employee_id="E1003",
+        address=NEW_HOME,
+        effective_on=date(2026, 11, 23),
+        requested_by="amy.hughes",
+        requester_roles=frozenset({Role.HR_OPS}),
+        approval_timeout=timedelta(days=3),
     )
     started = time.monotonic()
     async with build_worker(skipping_env.client, task_queues.MAIN):

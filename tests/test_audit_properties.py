@@ -17,13 +17,17 @@ events = st.builds(
     actor=st.text(min_size=1, max_size=20),
     action=st.sampled_from(["employee.imported", "request.approved", "model.call"]),
     entity_id=st.none() | st.text(max_size=12),
-    details=st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=10) | st.booleans(), max_size=4),
+    details=st.dictionaries(
+        st.text(max_size=8), st.integers() | st.text(max_size=10) | st.booleans(), max_size=4
+    ),
 )
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batches=st.lists(st.lists(events, min_size=1, max_size=6), min_size=1, max_size=4), data=st.data())
-def test_chain_verifies_and_pinpoints_an_edit(batches: list[list[audit.AuditEvent]], data: st.DataObject) -> None:
+def test_chain_verifies_and_pinpoints_an_edit(
+    batches: list[list[audit.AuditEvent]], data: st.DataObject
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'a.db'}"
         migrate(url)

@@ -42,5 +42,7 @@ def test_config_show_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_db_upgrade_is_idempotent() -> None:
     for _ in range(2):
-        proc = subprocess.run([sys.executable, "-m", "hrops", "db", "upgrade"], capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "hrops", "db", "upgrade"], capture_output=True, text=True
+        )
         assert proc.returncode == 0 and "schema at revision 0001" in proc.stdout

@@ -66,19 +66,73 @@ def test_stack_runs_the_slice_and_survives_a_restart(stack_env: dict[str, str]) 
         assert f"{part}: running" in up.stdout
     tiny.build(f"sqlite:///{var_dir}/hrops.db")
 
-    start = hrops(stack_env, "request", "address-change", "E1003", "--line1", "1 Jinke Road",
-                  "--city", "Shanghai", "--postcode", "201203", "--country", "CN", "--as", "amy.hughes")
+    start = hrops(
+        stack_env,
+        "request",
+        "address-change",
+        "E1003",
+        "--line1",
+        "1 Jinke Road",
+        "--city",
+        "Shanghai",
+        "--postcode",
+        "201203",
+        "--country",
+        "CN",
+        "--as",
+        "amy.hughes",
+    )
     assert "REQ-1 started" in start.stdout
-    again = hrops(stack_env, "request", "address-change", "E1003", "--line1", "1 Jinke Road",
-                  "--city", "Shanghai", "--postcode", "201203", "--country", "CN", "--as", "amy.hughes")
+    again = hrops(
+        stack_env,
+        "request",
+        "address-change",
+        "E1003",
+        "--line1",
+        "1 Jinke Road",
+        "--city",
+        "Shanghai",
+        "--postcode",
+        "201203",
+        "--country",
+        "CN",
+        "--as",
+        "amy.hughes",
+    )
     assert "REQ-1 is already pending" in again.stdout
 
     # Refusals are one line on stderr with exit code 1.
-    bad = hrops(stack_env, "request", "address-change", "E1003", "--line1", " ", "--city", "Shanghai",
-                "--country", "CN", "--as", "amy.hughes", ok=False)
+    bad = hrops(
+        stack_env,
+        "request",
+        "address-change",
+        "E1003",
+        "--line1",
+        " ",
+        "--city",
+        "Shanghai",
+        "--country",
+        "CN",
+        "--as",
+        "amy.hughes",
+        ok=False,
+    )
     assert bad.returncode == 1 and "line1: Value error, must not be empty" in bad.stderr
-    unknown = hrops(stack_env, "request", "address-change", "E4040", "--line1", "x", "--city", "Shanghai",
-                    "--country", "CN", "--as", "amy.hughes", ok=False)
+    unknown = hrops(
+        stack_env,
+        "request",
+        "address-change",
+        "E4040",
+        "--line1",
+        "x",
+        "--city",
+        "Shanghai",
+        "--country",
+        "CN",
+        "--as",
+        "amy.hughes",
+        ok=False,
+    )
     assert unknown.returncode == 1 and "no employee E4040" in unknown.stderr
 
     inbox = ""

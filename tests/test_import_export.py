@@ -69,19 +69,99 @@ fields:
   address_postcode: Postcode
   address_country: {column: Country, default: CN}
 """
-HEADER = ["Emp No", "First Name", "Last Name", "Email", "DOB", "Start Date", "Leave Date", "Leaver Type",
-          "Job Title", "Family", "Grade", "Dept", "Manager", "Office", "FTE", "Salary", "Currency",
-          "Street", "City", "Postcode", "Country"]
+HEADER = [
+    "Emp No",
+    "First Name",
+    "Last Name",
+    "Email",
+    "DOB",
+    "Start Date",
+    "Leave Date",
+    "Leaver Type",
+    "Job Title",
+    "Family",
+    "Grade",
+    "Dept",
+    "Manager",
+    "Office",
+    "FTE",
+    "Salary",
+    "Currency",
+    "Street",
+    "City",
+    "Postcode",
+    "Country",
+]
 PEOPLE = [  # E2003 left; E2002 reports to E2001 (in the same file)
-    ["E2001", "Mei", "Zhang", "mei.zhang@acme.example", "14/02/1985", "01/03/2019", "", "",
-     "Engineering Manager", "Engineering", "L6", "ENG", "", "Shanghai", "1", "480,000", "CNY",
-     "1 Century Ave", "Shanghai", "200120", ""],
-    ["E2002", "Jun", "Liu", "jun.liu@acme.example", "03/07/1992", "15/06/2021", "", "",
-     "Data Engineer", "Engineering", "L4", "ENG", "E2001", "Shanghai", "80%", "300000", "CNY",
-     "8 Nanjing Rd", "Shanghai", "200001", "CN"],
-    ["E2003", "Ana", "Silva", "ana.silva@acme.example", "", "01/01/2020", "30/06/2025", "Resigned",
-     "Analyst", "Finance", "L3", "ROOT", "", "Singapore", "1", "90000", "SGD",
-     "1 Raffles Pl", "Singapore", "048616", "SG"],
+    [
+        "E2001",
+        "Mei",
+        "Zhang",
+        "mei.zhang@acme.example",
+        "14/02/1985",
+        "01/03/2019",
+        "",
+        "",
+        "Engineering Manager",
+        "Engineering",
+        "L6",
+        "ENG",
+        "",
+        "Shanghai",
+        "1",
+        "480,000",
+        "CNY",
+        "1 Century Ave",
+        "Shanghai",
+        "200120",
+        "",
+    ],
+    [
+        "E2002",
+        "Jun",
+        "Liu",
+        "jun.liu@acme.example",
+        "03/07/1992",
+        "15/06/2021",
+        "",
+        "",
+        "Data Engineer",
+        "Engineering",
+        "L4",
+        "ENG",
+        "E2001",
+        "Shanghai",
+        "80%",
+        "300000",
+        "CNY",
+        "8 Nanjing Rd",
+        "Shanghai",
+        "200001",
+        "CN",
+    ],
+    [
+        "E2003",
+        "Ana",
+        "Silva",
+        "ana.silva@acme.example",
+        "",
+        "01/01/2020",
+        "30/06/2025",
+        "Resigned",
+        "Analyst",
+        "Finance",
+        "L3",
+        "ROOT",
+        "",
+        "Singapore",
+        "1",
+        "90000",
+        "SGD",
+        "1 Raffles Pl",
+        "Singapore",
+        "048616",
+        "SG",
+    ],
 ]
 
 
@@ -89,9 +169,14 @@ PEOPLE = [  # E2003 left; E2002 reports to E2001 (in the same file)
 def orgs(store_url: str) -> str:
     """An org tree and no employees: ROOT > ENG."""
     with session_scope(store_url, write=True) as s:
-        s.add_all([OrgUnit(id=1, code="ROOT", name="Acme", kind="company", path="/1/", depth=0),
-                   OrgUnit(id=2, code="ENG", name="Engineering", kind="division", parent_id=1, path="/1/2/",
-                           depth=1)])
+        s.add_all(
+            [
+                OrgUnit(id=1, code="ROOT", name="Acme", kind="company", path="/1/", depth=0),
+                OrgUnit(
+                    id=2, code="ENG", name="Engineering", kind="division", parent_id=1, path="/1/2/", depth=1
+                ),
+            ]
+        )
     return store_url
 
 
@@ -142,21 +227,33 @@ def run_import(url: str, path: Path, mapping_file: Path, **kw: object):
 
 # --- valid files -------------------------------------------------------------------------------------
 
-def test_csv_import_writes_effective_dated_records_and_audit(orgs: str, mapping_file: Path, tmp_path: Path) -> None:
+
+def test_csv_import_writes_effective_dated_records_and_audit(
+    orgs: str, mapping_file: Path, tmp_path: Path
+) -> None:
     report = run_import(orgs, write_csv(tmp_path / "staff.csv", PEOPLE), mapping_file)
     assert report.ok and report.written and report.created == 3
     with session_scope(orgs) as s:
         jun = s.get(Employee, "E2002")
         assert jun.display_name == "Jun Liu" and jun.hire_date == date(2021, 6, 15) and jun.status == "active"
         job = s.scalar(select(JobAssignment).where(JobAssignment.employee_id == "E2002"))
-        assert (job.manager_id, job.fte, job.valid_from, job.valid_to) == ("E2001", Decimal("0.80"), jun.hire_date, None)
+        assert (job.manager_id, job.fte, job.valid_from, job.valid_to) == (
+            "E2001",
+            Decimal("0.80"),
+            jun.hire_date,
+            None,
+        )
         pay = s.scalar(select(Compensation).where(Compensation.employee_id == "E2001"))
         assert (pay.base_amount, pay.currency, pay.frequency) == (Decimal("480000"), "CNY", "annual")
         home = s.scalar(select(EmployeeAddress).where(EmployeeAddress.employee_id == "E2001"))
         assert home.country == "CN" and home.valid_from == date(2019, 3, 1)  # the mapping's default country
 
         ana = s.get(Employee, "E2003")
-        assert (ana.status, ana.termination_date, ana.leaver_type) == ("terminated", date(2025, 6, 30), "voluntary")
+        assert (ana.status, ana.termination_date, ana.leaver_type) == (
+            "terminated",
+            date(2025, 6, 30),
+            "voluntary",
+        )
         for model in (JobAssignment, Compensation, EmployeeAddress):
             row = s.scalar(select(model).where(model.employee_id == "E2003"))
             assert row.valid_to == ana.termination_date  # closed on the leaving day
@@ -180,13 +277,18 @@ def test_xlsx_with_date_cells_header_below_titles_and_a_chosen_sheet(
             text = row[HEADER.index(col)]
             row[HEADER.index(col)] = date(int(text[6:]), int(text[3:5]), int(text[:2])) if text else None
     rows[1][HEADER.index("Salary")] = "lots"
-    mapping_file.write_text(MAPPING.replace("source: {sheet: Staff}", "source: {sheet: Staff, header_row: 3}"))
+    mapping_file.write_text(
+        MAPPING.replace("source: {sheet: Staff}", "source: {sheet: Staff, header_row: 3}")
+    )
     path = write_xlsx(tmp_path / "staff.xlsx", rows, above=2)
 
     report = run_import(orgs, path, mapping_file)
     assert not report.written and report.sheet == "Staff"
     [error] = report.errors
-    assert (error.row, error.column) == (5, "Salary")  # titles on rows 1-2, header on 3: the second person is row 5
+    assert (error.row, error.column) == (
+        5,
+        "Salary",
+    )  # titles on rows 1-2, header on 3: the second person is row 5
     assert "not a number" in error.message
 
     rows[1][HEADER.index("Salary")] = 300000
@@ -197,6 +299,7 @@ def test_xlsx_with_date_cells_header_below_titles_and_a_chosen_sheet(
 
 
 # --- bad rows: reported with row, column and reason; nothing written -----------------------------------
+
 
 @pytest.mark.parametrize(
     ("changes", "row", "column", "reason"),
@@ -221,7 +324,9 @@ def test_a_bad_row_is_reported_and_nothing_is_written(
 ) -> None:
     report = run_import(orgs, write_csv(tmp_path / "staff.csv", people(**changes)), mapping_file)
     assert not report.written and report.created == 0
-    assert any(e.row == row and e.column == column and reason in e.message for e in report.errors), report.errors
+    assert any(e.row == row and e.column == column and reason in e.message for e in report.errors), (
+        report.errors
+    )
     assert set(counts(orgs).values()) == {0}
 
 
@@ -239,13 +344,17 @@ def test_wrong_columns_name_missing_and_available(orgs: str, mapping_file: Path,
     with pytest.raises(ImportFileError) as e:
         run_import(orgs, write_csv(tmp_path / "staff.csv", rows, header), mapping_file)
     msg = str(e.value)
-    assert "'Start Date'" in msg and "did you mean 'Start date'" in msg and "'Salary' (for base_amount)" in msg
+    assert (
+        "'Start Date'" in msg and "did you mean 'Start date'" in msg and "'Salary' (for base_amount)" in msg
+    )
     assert "The file's columns" in msg and "Emp No" in msg
     assert set(counts(orgs).values()) == {0}
 
 
 @pytest.mark.parametrize("kind", ["header only csv", "header only sheet", "empty sheet", "empty csv"])
-def test_files_without_data_rows_are_refused(orgs: str, mapping_file: Path, tmp_path: Path, kind: str) -> None:
+def test_files_without_data_rows_are_refused(
+    orgs: str, mapping_file: Path, tmp_path: Path, kind: str
+) -> None:
     if kind == "header only csv":
         path = write_csv(tmp_path / "staff.csv", [["", ""]])  # a blank line is not a data row
     elif kind == "header only sheet":
@@ -268,7 +377,9 @@ def test_unreadable_files_are_refused(orgs: str, mapping_file: Path, tmp_path: P
         run_import(orgs, tmp_path / "fake.xlsx", mapping_file)
     write_xlsx(tmp_path / "staff.xlsx", PEOPLE)
     mapping_file.write_text(MAPPING.replace("sheet: Staff", "sheet: staf"))
-    with pytest.raises(ImportFileError, match="no sheet 'staf' \\(did you mean 'Staff'\\?\\); its sheets: Notes, Staff"):
+    with pytest.raises(
+        ImportFileError, match="no sheet 'staf' \\(did you mean 'Staff'\\?\\); its sheets: Notes, Staff"
+    ):
         run_import(orgs, tmp_path / "staff.xlsx", mapping_file)
     (tmp_path / "gbk.csv").write_bytes(",".join(HEADER).encode() + "\n张,三\n".encode("gbk"))
     with pytest.raises(ImportFileError, match="gb18030"):
@@ -276,6 +387,7 @@ def test_unreadable_files_are_refused(orgs: str, mapping_file: Path, tmp_path: P
 
 
 # --- skip-invalid, idempotency, changed data --------------------------------------------------------------
+
 
 def test_skip_invalid_writes_exactly_the_valid_rows(orgs: str, mapping_file: Path, tmp_path: Path) -> None:
     # E2001 is bad; E2002 reports to E2001, so it cannot be written either.
@@ -291,7 +403,9 @@ def test_skip_invalid_writes_exactly_the_valid_rows(orgs: str, mapping_file: Pat
         assert summary.details["skipped_rows"] == [2, 3]
 
 
-def test_reimport_is_idempotent_and_changes_are_refused(orgs: str, mapping_file: Path, tmp_path: Path) -> None:
+def test_reimport_is_idempotent_and_changes_are_refused(
+    orgs: str, mapping_file: Path, tmp_path: Path
+) -> None:
     path = write_csv(tmp_path / "staff.csv", PEOPLE)
     run_import(orgs, path, mapping_file)
     before = counts(orgs)
@@ -300,10 +414,14 @@ def test_reimport_is_idempotent_and_changes_are_refused(orgs: str, mapping_file:
     assert again.ok and (again.created, again.unchanged, again.written) == (0, 3, False)
     assert counts(orgs) == before
 
-    changed = write_csv(tmp_path / "staff2.csv", people(E2002={"Job Title": "Staff Engineer", "Salary": "310000"}))
+    changed = write_csv(
+        tmp_path / "staff2.csv", people(E2002={"Job Title": "Staff Engineer", "Salary": "310000"})
+    )
     report = run_import(orgs, changed, mapping_file, skip_invalid=True)
     [error] = report.errors
-    assert error.row == 3 and "E2002 already exists with different data in: title, base_amount" in error.message
+    assert (
+        error.row == 3 and "E2002 already exists with different data in: title, base_amount" in error.message
+    )
     assert "record-change requests" in error.message
     assert report.unchanged == 2 and counts(orgs) == before
 
@@ -316,9 +434,13 @@ def test_dry_run_reports_without_writing(orgs: str, mapping_file: Path, tmp_path
 
 def test_manager_in_store_and_parent_unit_under_existing_root(company: str, tmp_path: Path) -> None:
     mapping = tmp_path / "m.yaml"
-    mapping.write_text(MAPPING.replace("source: {sheet: Staff}\n", "org_units:\n  unknown: create\n  parent: "
-                                       "{code: ACQ, name: Acquired Co}\nsource: {sheet: Staff}\n")
-                       .replace("org_unit_code: Dept", "org_unit_name: Dept"))
+    mapping.write_text(
+        MAPPING.replace(
+            "source: {sheet: Staff}\n",
+            "org_units:\n  unknown: create\n  parent: "
+            "{code: ACQ, name: Acquired Co}\nsource: {sheet: Staff}\n",
+        ).replace("org_unit_code: Dept", "org_unit_name: Dept")
+    )
     rows = people(E2001={"Manager": "E1001"})  # the tiny company's CEO
     report = run_import(company, write_csv(tmp_path / "staff.csv", rows), mapping)
     assert report.ok and report.org_units_created[0] == "ACQ"
@@ -329,13 +451,19 @@ def test_manager_in_store_and_parent_unit_under_existing_root(company: str, tmp_
         # "ENG" exists nowhere under ACQ, so it is created there, not matched elsewhere
         eng = s.scalar(select(OrgUnit).where(OrgUnit.parent_id == acq.id, OrgUnit.name == "ENG"))
         assert eng.depth == acq.depth + 1
-        assert s.scalar(select(JobAssignment.manager_id).where(JobAssignment.employee_id == "E2001")) == "E1001"
+        assert (
+            s.scalar(select(JobAssignment.manager_id).where(JobAssignment.employee_id == "E2001")) == "E1001"
+        )
 
 
 def test_empty_store_gets_the_parent_as_root_and_only_needed_units(store_url: str, tmp_path: Path) -> None:
     mapping = tmp_path / "m.yaml"
-    mapping.write_text(MAPPING.replace("source: {sheet: Staff}\n", "org_units:\n  unknown: create\n  parent: "
-                                       "{code: ACQ, name: Acquired Co}\n").replace("org_unit_code: Dept", "org_unit_name: Dept"))
+    mapping.write_text(
+        MAPPING.replace(
+            "source: {sheet: Staff}\n",
+            "org_units:\n  unknown: create\n  parent: {code: ACQ, name: Acquired Co}\n",
+        ).replace("org_unit_code: Dept", "org_unit_name: Dept")
+    )
     rows = people(E2003={"Currency": "XYZ", "Dept": "Finance"})  # the only person in Finance is invalid
     report = run_import(store_url, write_csv(tmp_path / "staff.csv", rows), mapping, skip_invalid=True)
     assert report.created == 2 and report.org_units_created == ["ACQ", "ACQ-ENG"]
@@ -347,16 +475,26 @@ def test_empty_store_gets_the_parent_as_root_and_only_needed_units(store_url: st
 
 # --- mapping errors ----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (("title: Job Title", "title: {colum: Job Title}"), "unknown key 'colum' in fields.title (did you mean 'column'?)"),
+        (
+            ("title: Job Title", "title: {colum: Job Title}"),
+            "unknown key 'colum' in fields.title (did you mean 'column'?)",
+        ),
         (("  level: Grade", "  levle: Grade"), "unknown employee field 'levle' (did you mean 'level'?)"),
-        (("name: acme_hris", "nmae: acme_hris"), "unknown key 'nmae' in the top level (did you mean 'name'?)"),
+        (
+            ("name: acme_hris", "nmae: acme_hris"),
+            "unknown key 'nmae' in the top level (did you mean 'name'?)",
+        ),
         (("  location: Office\n", ""), "no mapping for location"),
         (("  currency: Currency\n", ""), "base_amount needs currency too"),
         (("version: 1", "version: 2"), "version"),
-        (("title: Job Title", "title: {column: Job Title, value: X}"), "give exactly one of column, template or value"),
+        (
+            ("title: Job Title", "title: {column: Job Title, value: X}"),
+            "give exactly one of column, template or value",
+        ),
         (("level: Grade", "level: [Grade"), "not valid YAML at line"),
     ],
 )
@@ -375,6 +513,7 @@ def test_yes_and_no_stay_text_in_maps() -> None:
 
 # --- the IBM example ----------------------------------------------------------------------------------------
 
+
 @pytest.mark.skipif(not IBM_CSV.is_file(), reason=f"IBM sample data not found at {IBM_CSV}")
 def test_ibm_example_imports_every_row_and_exports(company: str, tmp_path: Path) -> None:
     with IBM_CSV.open(encoding="utf-8-sig", newline="") as f:
@@ -389,9 +528,13 @@ def test_ibm_example_imports_every_row_and_exports(company: str, tmp_path: Path)
         assert status["terminated"] == leavers and status["active"] == len(source) - leavers
         ibm = s.scalar(select(OrgUnit).where(OrgUnit.code == "IBM"))
         assert s.get(OrgUnit, ibm.parent_id).code == "ROOT"  # the store had a root: IBM goes under it
-        per_unit = Counter(s.scalars(
-            select(OrgUnit.name).join(JobAssignment, JobAssignment.org_unit_id == OrgUnit.id)
-            .where(JobAssignment.employee_id.like("IBM-%"))))
+        per_unit = Counter(
+            s.scalars(
+                select(OrgUnit.name)
+                .join(JobAssignment, JobAssignment.org_unit_id == OrgUnit.id)
+                .where(JobAssignment.employee_id.like("IBM-%"))
+            )
+        )
         assert per_unit == departments
         first = s.get(Employee, "IBM-1")
         row1 = source[0]
@@ -410,9 +553,12 @@ def test_ibm_example_imports_every_row_and_exports(company: str, tmp_path: Path)
 
 # --- export ----------------------------------------------------------------------------------------------
 
+
 def test_export_round_trip(orgs: str, mapping_file: Path, tmp_path: Path) -> None:
     run_import(orgs, write_csv(tmp_path / "staff.csv", PEOPLE), mapping_file)
-    plain = export_employees(orgs, tmp_path / "plain.xlsx", as_of=TODAY, actor="amy.hughes", include=set(), org_code=None)
+    plain = export_employees(
+        orgs, tmp_path / "plain.xlsx", as_of=TODAY, actor="amy.hughes", include=set(), org_code=None
+    )
     wb = openpyxl.load_workbook(plain.path)
     ws = wb["Employees"]
     header = [c.value for c in ws[1]]
@@ -426,8 +572,14 @@ def test_export_round_trip(orgs: str, mapping_file: Path, tmp_path: Path) -> Non
     about = dict(wb["About"].iter_rows(values_only=True))
     assert about["Employees"] == 2 and "personal" not in about["Classes included"]
 
-    full = export_employees(orgs, tmp_path / "full.xlsx", as_of=TODAY, actor="amy.hughes",
-                            include={Classification.PERSONAL, Classification.SENSITIVE}, org_code="ENG")
+    full = export_employees(
+        orgs,
+        tmp_path / "full.xlsx",
+        as_of=TODAY,
+        actor="amy.hughes",
+        include={Classification.PERSONAL, Classification.SENSITIVE},
+        org_code="ENG",
+    )
     ws = openpyxl.load_workbook(full.path)["Employees"]
     header = [c.value for c in ws[1]]
     pay = ws.cell(2, header.index("base_amount") + 1)
@@ -452,14 +604,27 @@ def test_export_refuses_unknown_org_and_wrong_suffix(orgs: str, tmp_path: Path) 
 
 # --- CLI --------------------------------------------------------------------------------------------------
 
+
 def test_cli_import_and_export(orgs: str, mapping_file: Path, tmp_path: Path) -> None:
     bad = write_csv(tmp_path / "bad.csv", people(E2002={"Start Date": "2021-06-15"}))
     with pytest.raises(CliError, match="nothing imported: 1 of 3 rows have problems"):
         runner.invoke(app, ["import", "employees", str(bad), "-m", str(mapping_file)], catch_exceptions=False)
     assert set(counts(orgs).values()) == {0}
 
-    result = runner.invoke(app, ["import", "employees", str(bad), "-m", str(mapping_file), "--skip-invalid",
-                                 "--errors", str(tmp_path / "errors.csv")], env={"COLUMNS": "200"})
+    result = runner.invoke(
+        app,
+        [
+            "import",
+            "employees",
+            str(bad),
+            "-m",
+            str(mapping_file),
+            "--skip-invalid",
+            "--errors",
+            str(tmp_path / "errors.csv"),
+        ],
+        env={"COLUMNS": "200"},
+    )
     assert result.exit_code == 0, result.output
     assert "created 2, unchanged 0, skipped 1" in result.output and "skipped rows: 3" in result.output
     assert "expected DD/MM/YYYY" in (tmp_path / "errors.csv").read_text(encoding="utf-8-sig")
@@ -467,20 +632,37 @@ def test_cli_import_and_export(orgs: str, mapping_file: Path, tmp_path: Path) ->
     result = runner.invoke(app, ["export", "employees", str(tmp_path / "out.xlsx"), "--include", "sensitive"])
     assert result.exit_code == 0 and "wrote 1 employee " in result.output  # E2002 skipped, E2003 has left
     with pytest.raises(CliError, match="unknown class 'pay'"):
-        runner.invoke(app, ["export", "employees", str(tmp_path / "out.xlsx"), "--include", "pay"],
-                      catch_exceptions=False)
+        runner.invoke(
+            app,
+            ["export", "employees", str(tmp_path / "out.xlsx"), "--include", "pay"],
+            catch_exceptions=False,
+        )
 
 
 def test_cli_refuses_users_without_the_role(company: str, mapping_file: Path, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "staff.csv", PEOPLE)
     with pytest.raises(CliError, match="wang.fang may not import employees"):
-        runner.invoke(app, ["import", "employees", str(path), "-m", str(mapping_file), "--as", "wang.fang"],
-                      catch_exceptions=False)
+        runner.invoke(
+            app,
+            ["import", "employees", str(path), "-m", str(mapping_file), "--as", "wang.fang"],
+            catch_exceptions=False,
+        )
 
 
 def test_cli_exit_code_and_message_for_a_bad_file(store_url: str, mapping_file: Path, tmp_path: Path) -> None:
     (tmp_path / "staff.xls").write_bytes(b"\xd0\xcf\x11\xe0")
-    proc = subprocess.run([str(REPO / ".venv" / "bin" / "hrops"), "import", "employees", "staff.xls",
-                           "--mapping", str(mapping_file)], capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            str(REPO / ".venv" / "bin" / "hrops"),
+            "import",
+            "employees",
+            "staff.xls",
+            "--mapping",
+            str(mapping_file),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1
     assert "old .xls format: save it as .xlsx" in proc.stderr

@@ -44,8 +44,10 @@ async def test_workflow_and_activity_lines_carry_their_context(temporal_env, mai
 
     stages = [line for line in lines if line["event"] == "request stage"]
     assert {s["stage"] for s in stages} >= {"checking", "awaiting_approval", "completed"}
-    assert all(s["workflow_id"] == "address-change-E1003" and s["run_id"] and s["request_id"] == "REQ-1"
-               for s in stages)
+    assert all(
+        s["workflow_id"] == "address-change-E1003" and s["run_id"] and s["request_id"] == "REQ-1"
+        for s in stages
+    )
     applied = next(line for line in lines if line.get("tool") == "employee.change_address")
     assert applied["activity"] == "tool:employee.change_address" and applied["user"] == "amy.hughes"
     assert applied["request_id"] == "REQ-1" and applied["workflow_id"] == "address-change-E1003"

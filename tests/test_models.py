@@ -16,13 +16,23 @@ from tests.fake_openai import fake_openai
 from tools.store.db import session_scope
 from tools.store.models import AuditEntry
 
-FACTS = ChangeFacts(kind="address_change", employee_id="E1003", title="Data Engineer", org_unit="Platform",
-                    changed_fields=["line1", "city"], effective_on=date(2026, 12, 1), requested_by="amy.hughes",
-                    approvers=["li.wei"], rule="the employee's manager approves")
+FACTS = ChangeFacts(
+    kind="address_change",
+    employee_id="E1003",
+    title="Data Engineer",
+    org_unit="Platform",
+    changed_fields=["line1", "city"],
+    effective_on=date(2026, 12, 1),
+    requested_by="amy.hughes",
+    approvers=["li.wei"],
+    rule="the employee's manager approves",
+)
 
 
 def _agent() -> Agent[None, ApprovalSummary]:
-    return Agent(build_model("change_summary", write_offline), output_type=ApprovalSummary, instructions=INSTRUCTIONS)
+    return Agent(
+        build_model("change_summary", write_offline), output_type=ApprovalSummary, instructions=INSTRUCTIONS
+    )
 
 
 def _model_calls(url: str) -> list[AuditEntry]:
@@ -60,8 +70,13 @@ async def test_openai_compatible_endpoint(store_url: str, monkeypatch: pytest.Mo
     sent = str(req["body"]["messages"])
     assert "Use only the facts" in sent and '"employee_id": "E1003"' in sent
     (call,) = _model_calls(store_url)
-    assert call.details == {"model": "qwen2.5-72b-instruct", "endpoint": base_url.split("/")[2], "egress": True,
-                            "input_tokens": 120, "output_tokens": 30}
+    assert call.details == {
+        "model": "qwen2.5-72b-instruct",
+        "endpoint": base_url.split("/")[2],
+        "egress": True,
+        "input_tokens": 120,
+        "output_tokens": 30,
+    }
 
 
 def test_network_models_are_blocked_in_tests(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,7 +28,9 @@ def pg_url(monkeypatch: pytest.MonkeyPatch):
         with admin.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as e:  # noqa: BLE001 - any connection failure means: no server here
-        pytest.skip(f"no Postgres at {make_url(SERVER).render_as_string(hide_password=True)} ({type(e).__name__})")
+        pytest.skip(
+            f"no Postgres at {make_url(SERVER).render_as_string(hide_password=True)} ({type(e).__name__})"
+        )
     name = f"hrops_test_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -50,16 +52,22 @@ def test_store_and_tools_work_on_postgres(pg_url: str) -> None:
     migrate(pg_url)
     migrate(pg_url)  # idempotent
     tiny.build(pg_url)
-    change = {"employee_id": "E1003", "effective_on": "2026-11-23",
-              "address": {"line1": "1 Jinke Road", "city": "Shanghai", "postcode": "201203", "country": "CN"}}
+    change = {
+        "employee_id": "E1003",
+        "effective_on": "2026-11-23",
+        "address": {"line1": "1 Jinke Road", "city": "Shanghai", "postcode": "201203", "country": "CN"},
+    }
     grant = ApprovalGrant(request_id="REQ-1", approver="li.wei", decided_at="2026-11-23T09:00:00Z")
     ctx = ToolContext(actor="amy.hughes", roles=frozenset({Role.HR_OPS}), request_id="REQ-1", approval=grant)
     assert registry.call("employee.check_address_change", ctx, change).ok
     applied = registry.call("employee.change_address", ctx, change)
     assert registry.call("employee.change_address", ctx, change).already_applied
     with session_scope(pg_url) as s:
-        rows = s.execute(select(EmployeeAddress.id, EmployeeAddress.valid_to)
-                         .where(EmployeeAddress.employee_id == "E1003").order_by(EmployeeAddress.valid_from)).all()
+        rows = s.execute(
+            select(EmployeeAddress.id, EmployeeAddress.valid_to)
+            .where(EmployeeAddress.employee_id == "E1003")
+            .order_by(EmployeeAddress.valid_from)
+        ).all()
         assert rows[-1].id == applied.record_id and rows[0].valid_to is not None
         assert audit.verify_chain(s) == []
     with pytest.raises(DBAPIError, match="append-only"), session_scope(pg_url, write=True) as s:

@@ -85,52 +85,84 @@ def test_names_are_english_and_chinese_and_contacts_unique(seeded: str) -> None:
 def test_three_years_of_history(seeded: str) -> None:
     years = range(TODAY.year - 2, TODAY.year + 1)
     with engine_for(seeded).connect() as conn:
+
         def by_year(sql: str) -> dict[tuple[str, int], int]:
             return {(k, int(y)): n for k, y, n in conn.execute(text(sql))}
 
-        moves = by_year("SELECT change_reason, strftime('%Y', valid_from), count(*) FROM job_assignments GROUP BY 1, 2")
-        leavers = by_year("SELECT leaver_type, strftime('%Y', termination_date), count(*) FROM employees "
-                          "WHERE termination_date IS NOT NULL GROUP BY 1, 2")
-        pay = by_year("SELECT change_reason, strftime('%Y', valid_from), count(*) FROM compensation GROUP BY 1, 2")
+        moves = by_year(
+            "SELECT change_reason, strftime('%Y', valid_from), count(*) FROM job_assignments GROUP BY 1, 2"
+        )
+        leavers = by_year(
+            "SELECT leaver_type, strftime('%Y', termination_date), count(*) FROM employees "
+            "WHERE termination_date IS NOT NULL GROUP BY 1, 2"
+        )
+        pay = by_year(
+            "SELECT change_reason, strftime('%Y', valid_from), count(*) FROM compensation GROUP BY 1, 2"
+        )
         for y in years:
             assert moves.get(("hire", y)) and moves.get(("transfer", y)) and moves.get(("promotion", y)), y
             assert leavers.get(("voluntary", y)) and leavers.get(("involuntary", y)), y
             assert pay.get(("merit", y)), y
         for table in ("job_assignments", "compensation", "employee_addresses"):
-            overlaps = conn.execute(text(
-                f"SELECT count(*) FROM {table} a JOIN {table} b ON a.employee_id = b.employee_id AND a.id < b.id "
-                "AND a.valid_from < coalesce(b.valid_to, '9999-12-31') AND b.valid_from < coalesce(a.valid_to, '9999-12-31')"
-            )).scalar()
-            gaps = conn.execute(text(
-                f"SELECT count(*) FROM {table} a JOIN employees e ON e.id = a.employee_id WHERE a.valid_to IS NOT NULL "
-                f"AND (e.termination_date IS NULL OR a.valid_to < e.termination_date) AND NOT EXISTS "
-                f"(SELECT 1 FROM {table} b WHERE b.employee_id = a.employee_id AND b.valid_from = a.valid_to)"
-            )).scalar()
-            first = conn.execute(text(
-                f"SELECT count(*) FROM employees e WHERE NOT EXISTS (SELECT 1 FROM {table} a "
-                "WHERE a.employee_id = e.id AND a.valid_from = e.hire_date)")).scalar()
+            overlaps = conn.execute(
+                text(
+                    f"SELECT count(*) FROM {table} a JOIN {table} b ON a.employee_id = b.employee_id AND a.id < b.id "
+                    "AND a.valid_from < coalesce(b.valid_to, '9999-12-31') AND b.valid_from < coalesce(a.valid_to, '9999-12-31')"
+                )
+            ).scalar()
+            gaps = conn.execute(
+                text(
+                    f"SELECT count(*) FROM {table} a JOIN employees e ON e.id = a.employee_id WHERE a.valid_to IS NOT NULL "
+                    f"AND (e.termination_date IS NULL OR a.valid_to < e.termination_date) AND NOT EXISTS "
+                    f"(SELECT 1 FROM {table} b WHERE b.employee_id = a.employee_id AND b.valid_from = a.valid_to)"
+                )
+            ).scalar()
+            first = conn.execute(
+                text(
+                    f"SELECT count(*) FROM employees e WHERE NOT EXISTS (SELECT 1 FROM {table} a "
+                    "WHERE a.employee_id = e.id AND a.valid_from = e.hire_date)"
+                )
+            ).scalar()
             assert (overlaps, gaps, first) == (0, 0, 0), table
-        leaver_open = conn.execute(text(
-            "SELECT count(*) FROM job_assignments a JOIN employees e ON e.id = a.employee_id "
-            "WHERE e.termination_date IS NOT NULL AND (a.valid_to IS NULL OR a.valid_to > e.termination_date)")).scalar()
+        leaver_open = conn.execute(
+            text(
+                "SELECT count(*) FROM job_assignments a JOIN employees e ON e.id = a.employee_id "
+                "WHERE e.termination_date IS NOT NULL AND (a.valid_to IS NULL OR a.valid_to > e.termination_date)"
+            )
+        ).scalar()
         assert leaver_open == 0
 
 
 def test_learning_has_seasonality_and_overdue_mandatory_training(seeded: str) -> None:
     with engine_for(seeded).connect() as conn:
-        months = dict(conn.execute(text(
-            "SELECT strftime('%m', enrolled_on), count(*) FROM learning_records WHERE due_on IS NULL GROUP BY 1")).all())
-        overdue = conn.execute(text(
-            "SELECT count(*) FROM learning_records r JOIN employees e ON e.id = r.employee_id "
-            "WHERE e.status = 'active' AND r.due_on < :today AND r.completed_on IS NULL"), {"today": TODAY}).scalar()
+        months = dict(
+            conn.execute(
+                text(
+                    "SELECT strftime('%m', enrolled_on), count(*) FROM learning_records WHERE due_on IS NULL GROUP BY 1"
+                )
+            ).all()
+        )
+        overdue = conn.execute(
+            text(
+                "SELECT count(*) FROM learning_records r JOIN employees e ON e.id = r.employee_id "
+                "WHERE e.status = 'active' AND r.due_on < :today AND r.completed_on IS NULL"
+            ),
+            {"today": TODAY},
+        ).scalar()
         total = conn.execute(text("SELECT count(*) FROM learning_records")).scalar()
-        outside = conn.execute(text(
-            "SELECT count(*) FROM learning_records r JOIN employees e ON e.id = r.employee_id "
-            "WHERE r.enrolled_on < e.hire_date OR (e.termination_date IS NOT NULL AND r.enrolled_on >= e.termination_date)"
-        )).scalar()
+        outside = conn.execute(
+            text(
+                "SELECT count(*) FROM learning_records r JOIN employees e ON e.id = r.employee_id "
+                "WHERE r.enrolled_on < e.hire_date OR (e.termination_date IS NOT NULL AND r.enrolled_on >= e.termination_date)"
+            )
+        ).scalar()
     assert months["03"] > 1.8 * months["08"] and months["11"] > 1.5 * months["12"]
     assert overdue > 0 and outside == 0
-    assert 0.8 * OPTIONS.learning_per_employee * OPTIONS.employees < total < 1.4 * OPTIONS.learning_per_employee * OPTIONS.employees
+    assert (
+        0.8 * OPTIONS.learning_per_employee * OPTIONS.employees
+        < total
+        < 1.4 * OPTIONS.learning_per_employee * OPTIONS.employees
+    )
 
 
 def test_users_and_roles(seeded: str) -> None:
@@ -165,14 +197,22 @@ def test_idempotent_refuses_other_options_and_reset_replaces(seeded: str) -> Non
 
 def test_cli(store_url: str) -> None:
     runner = CliRunner()
-    out = runner.invoke(app, ["seed", "--employees", "80", "--seed", "3", "--as-of", "2026-06-30"],
-                        env={"COLUMNS": "200"}, catch_exceptions=False).output
+    out = runner.invoke(
+        app,
+        ["seed", "--employees", "80", "--seed", "3", "--as-of", "2026-06-30"],
+        env={"COLUMNS": "200"},
+        catch_exceptions=False,
+    ).output
     assert "employees" in out and "hr_ops" in out
-    assert "already seeded" in runner.invoke(app, ["seed", "--employees", "80", "--seed", "3",
-                                                   "--as-of", "2026-06-30"]).output
+    assert (
+        "already seeded"
+        in runner.invoke(app, ["seed", "--employees", "80", "--seed", "3", "--as-of", "2026-06-30"]).output
+    )
     with pytest.raises(CliError, match="at least 60"):
         runner.invoke(app, ["seed", "--employees", "5"], catch_exceptions=False)
     with pytest.raises(CliError, match="not a date"):
         runner.invoke(app, ["seed", "--as-of", "30/06/2026"], catch_exceptions=False)
     with session_scope(store_url) as s:
-        assert s.scalar(select(Employee.hire_date).order_by(Employee.hire_date.desc()).limit(1)) <= date(2026, 6, 30)
+        assert s.scalar(select(Employee.hire_date).order_by(Employee.hire_date.desc()).limit(1)) <= date(
+            2026, 6, 30
+        )

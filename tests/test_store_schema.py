@@ -61,8 +61,12 @@ def test_audit_chain_detects_a_tampered_entry(store_url: str) -> None:
 def test_bulk_audit_entries_chain_like_single_ones(store_url: str) -> None:
     with session_scope(store_url, write=True) as s:
         audit.append(s, audit.AuditEvent(actor="admin", action="test.first"))
-        assert audit.append_many(s, [audit.AuditEvent(actor="admin", action="test.bulk", entity_id=str(i))
-                                     for i in range(50)]) == 50
+        assert (
+            audit.append_many(
+                s, [audit.AuditEvent(actor="admin", action="test.bulk", entity_id=str(i)) for i in range(50)]
+            )
+            == 50
+        )
         audit.append(s, audit.AuditEvent(actor="admin", action="test.last"))
     with session_scope(store_url) as s:
         assert audit.verify_chain(s) == []

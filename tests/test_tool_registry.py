@@ -48,8 +48,11 @@ def _ctx(**kw) -> ToolContext:
 
 
 def test_roles_and_approval_are_enforced_before_the_tool_runs(company: str) -> None:
-    change = {"employee_id": "E1003", "effective_on": "2026-11-23",
-              "address": {"line1": "1 Jinke Road", "city": "Shanghai", "postcode": "201203", "country": "CN"}}
+    change = {
+        "employee_id": "E1003",
+        "effective_on": "2026-11-23",
+        "address": {"line1": "1 Jinke Road", "city": "Shanghai", "postcode": "201203", "country": "CN"},
+    }
     with pytest.raises(ToolDenied, match="may not use employee.change_address"):
         registry.call("employee.change_address", _ctx(roles=frozenset({Role.MANAGER})), change)
     with pytest.raises(ApprovalRequired, match="runs only for an approved request"):
@@ -58,7 +61,9 @@ def test_roles_and_approval_are_enforced_before_the_tool_runs(company: str) -> N
     with pytest.raises(ApprovalRequired):  # a grant for another request does not count
         registry.call("employee.change_address", _ctx(request_id="REQ-1", approval=grant), change)
     with pytest.raises(ToolError, match="bad input for employee.change_address"):
-        registry.call("employee.change_address", _ctx(request_id="REQ-2", approval=grant), {"employee_id": "E1003"})
+        registry.call(
+            "employee.change_address", _ctx(request_id="REQ-2", approval=grant), {"employee_id": "E1003"}
+        )
     done = registry.call("employee.change_address", _ctx(request_id="REQ-2", approval=grant), change)
     again = registry.call("employee.change_address", _ctx(request_id="REQ-2", approval=grant), change)
     assert (again.record_id, again.already_applied, done.already_applied) == (done.record_id, True, False)
@@ -66,7 +71,9 @@ def test_roles_and_approval_are_enforced_before_the_tool_runs(company: str) -> N
 
 def test_read_tools_show_only_what_the_caller_may_see(company: str) -> None:
     as_wang = ToolContext(actor="wang.fang", roles=frozenset({Role.EMPLOYEE}), actor_employee_id="E1003")
-    as_li = ToolContext(actor="li.wei", roles=frozenset({Role.EMPLOYEE, Role.MANAGER}), actor_employee_id="E1002")
+    as_li = ToolContext(
+        actor="li.wei", roles=frozenset({Role.EMPLOYEE, Role.MANAGER}), actor_employee_id="E1002"
+    )
     assert registry.call("employee.address", as_wang, {"employee_id": "E1003"}).address.city == "Shanghai"
     assert registry.call("employee.address", as_li, {"employee_id": "E1003"}).address is not None
     with pytest.raises(ToolError, match="no employee E1002 that wang.fang may see"):
@@ -75,7 +82,11 @@ def test_read_tools_show_only_what_the_caller_may_see(company: str) -> None:
     assert [m.employee_id for m in found.matches] == ["E1003"]
     assert registry.call("employee.find", as_wang, {"text": "li"}).matches == []
     profile = registry.call("employee.profile", _ctx(), {"employee_id": "e1003"})
-    assert (profile.title, profile.manager_id, profile.org_unit_code) == ("Data Engineer", "E1002", "ENG-PLAT")
+    assert (profile.title, profile.manager_id, profile.org_unit_code) == (
+        "Data Engineer",
+        "E1002",
+        "ENG-PLAT",
+    )
 
 
 class In(BaseModel):
@@ -121,16 +132,29 @@ def test_nobody_approves_their_own_request(company: str) -> None:
 
     from workflows.approvals import ApprovalStep, Decision, Verdict
 
-    usual = registry.call("approvals.approvers_for", _ctx(), {"kind": "address_change", "employee_id": "E1003"})
-    assert [a.username for a in usual.approvers] == ["li.wei"] and usual.rule == "the employee's manager approves"
-    skip = registry.call("approvals.approvers_for", _ctx(),
-                         {"kind": "address_change", "employee_id": "E1003", "requested_by": "li.wei"})
+    usual = registry.call(
+        "approvals.approvers_for", _ctx(), {"kind": "address_change", "employee_id": "E1003"}
+    )
+    assert [a.username for a in usual.approvers] == [
+        "li.wei"
+    ] and usual.rule == "the employee's manager approves"
+    skip = registry.call(
+        "approvals.approvers_for",
+        _ctx(),
+        {"kind": "address_change", "employee_id": "E1003", "requested_by": "li.wei"},
+    )
     assert [a.username for a in skip.approvers] == ["chen.jing"] and "manager's manager" in skip.rule
     ceo = registry.call("approvals.approvers_for", _ctx(), {"kind": "address_change", "employee_id": "E1001"})
     assert [a.username for a in ceo.approvers] == ["amy.hughes"] and "HR ops" in ceo.rule
 
     now = datetime(2026, 11, 23, tzinfo=UTC)
-    step = ApprovalStep(request_id="REQ-1", requested_by="amy.hughes", approvers=ceo.approvers, rule=ceo.rule,
-                        requested_at=now, expires_at=now)
+    step = ApprovalStep(
+        request_id="REQ-1",
+        requested_by="amy.hughes",
+        approvers=ceo.approvers,
+        rule=ceo.rule,
+        requested_at=now,
+        expires_at=now,
+    )
     refusal = step.refusal(Decision(request_id="REQ-1", approver="amy.hughes", verdict=Verdict.APPROVE))
     assert refusal and "requested REQ-1 and cannot approve it" in refusal

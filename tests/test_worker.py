@@ -30,8 +30,13 @@ async def test_workers_use_the_sandbox_and_split_by_queue(temporal_env, store_ur
 async def test_sigterm_stops_a_worker_gracefully(temporal_env, store_url) -> None:
     target = temporal_env.client.service_client.config.target_host
     env = {**os.environ, "HROPS_TEMPORAL_ADDRESS": target, "HROPS_LOG_FORMAT": "json"}
-    proc = subprocess.Popen([sys.executable, "-m", "hrops", "worker", "--queue", task_queues.RPA],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hrops", "worker", "--queue", task_queues.RPA],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     rec = PidRecord(part="w", pid=proc.pid, marker="", address="", log="", started_at=0)
     healthy = _worker_healthy(task_queues.RPA, 2)
     settings = get_settings().model_copy(update={"temporal_address": target})

@@ -171,7 +171,9 @@ def tool(
         try:
             hints = get_type_hints(fn)
         except NameError as e:
-            raise ToolRegistrationError(f"{where}: cannot resolve its type hints ({e}); define the models at module level") from None
+            raise ToolRegistrationError(
+                f"{where}: cannot resolve its type hints ({e}); define the models at module level"
+            ) from None
         params = list(inspect.signature(fn).parameters)
         if len(params) != 2 or hints.get(params[0]) is not ToolContext:
             raise ToolRegistrationError(f"{where}: signature must be (ctx: ToolContext, args: <InputModel>)")

@@ -69,7 +69,7 @@ class ApprovalStep(BaseModel):
         if d.approver not in self.usernames:
             return f"{d.approver} may not decide {self.request_id}; approver: {', '.join(self.usernames)} ({self.rule})"
         if d.verdict is Verdict.REJECT and not (d.reason and d.reason.strip()):
-            return "a rejection needs a reason (--reason \"...\")"
+            return 'a rejection needs a reason (--reason "...")'
         return None
 
     def record(self, d: Decision, at: datetime) -> DecisionRecord:

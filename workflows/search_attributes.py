@@ -17,7 +17,10 @@ PENDING_APPROVER = SearchAttributeKey.for_keyword_list("HrPendingApprover")
 ALL = (REQUEST_ID, REQUEST_KIND, EMPLOYEE, STAGE, PENDING_APPROVER)
 
 # How the dev server's --search-attribute flag spells each type.
-CLI_TYPES = {SearchAttributeIndexedValueType.KEYWORD: "Keyword", SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList"}
+CLI_TYPES = {
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
+}
 
 
 def cli_flags() -> list[str]:
@@ -42,7 +45,9 @@ async def ensure_registered(client: Client, namespace: str) -> list[str]:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(
                 namespace=namespace,
-                search_attributes={n: IndexedValueType.ValueType(by_name[n].indexed_value_type) for n in names},
+                search_attributes={
+                    n: IndexedValueType.ValueType(by_name[n].indexed_value_type) for n in names
+                },
             )
         )
     return names

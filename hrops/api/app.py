@@ -94,8 +94,13 @@ class ToolInfo(BaseModel):
 @app.get("/api/tools")
 def tools_catalogue(_: Caller) -> list[ToolInfo]:
     return [
-        ToolInfo(name=s.name, risk=s.risk, requires_approval=s.requires_approval,
-                 roles=sorted(s.roles), description=s.description)
+        ToolInfo(
+            name=s.name,
+            risk=s.risk,
+            requires_approval=s.requires_approval,
+            roles=sorted(s.roles),
+            description=s.description,
+        )
         for s in registry
     ]
 

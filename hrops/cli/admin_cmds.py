@@ -15,8 +15,13 @@ db_app = typer.Typer(help="The HR store schema.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
-    for sub, name in ((tools_app, "tools"), (users_app, "users"), (token_app, "token"),
-                      (config_app, "config"), (db_app, "db")):
+    for sub, name in (
+        (tools_app, "tools"),
+        (users_app, "users"),
+        (token_app, "token"),
+        (config_app, "config"),
+        (db_app, "db"),
+    ):
         app.add_typer(sub, name=name)
 
 
@@ -28,14 +33,21 @@ def tools_list() -> None:
 
     table = Table("tool", "risk", "approval", "roles", "description")
     for spec in registry:
-        table.add_row(spec.name, spec.risk, "required" if spec.requires_approval else "-",
-                      ", ".join(sorted(spec.roles)), spec.description.splitlines()[0])
+        table.add_row(
+            spec.name,
+            spec.risk,
+            "required" if spec.requires_approval else "-",
+            ", ".join(sorted(spec.roles)),
+            spec.description.splitlines()[0],
+        )
     console.print(table)
 
 
 @users_app.command("list")
 def users_list(
-    role: str | None = typer.Option(None, help="Only users granted this role (hr_ops, hrbp, comp_analyst, admin)"),
+    role: str | None = typer.Option(
+        None, help="Only users granted this role (hr_ops, hrbp, comp_analyst, admin)"
+    ),
     limit: int = typer.Option(50),
 ) -> None:
     """Users with granted roles first; employee and manager roles follow from the HR data."""

@@ -46,7 +46,9 @@ def _check_settings() -> None:
     except ValidationError as e:
         for err in e.errors():
             name = "HROPS_" + "_".join(str(p) for p in err["loc"]).upper()
-            err_console.print(f"[bold red]error:[/] bad setting {name}={err.get('input')!r}: {err['msg']}", highlight=False)
+            err_console.print(
+                f"[bold red]error:[/] bad setting {name}={err.get('input')!r}: {err['msg']}", highlight=False
+            )
         sys.exit(2)
 
 

@@ -22,8 +22,12 @@ DEMO_SEED = 42
 # A real-looking address in the same city, so the change is a plausible move.
 NEW_HOMES = {
     "Shanghai": dict(line1="Room 1203, 500 Shibo Avenue", city="Shanghai", postcode="200126", country="CN"),
-    "Beijing": dict(line1="Unit 8-2-501, 27 Zhongguancun Street", city="Beijing", postcode="100080", country="CN"),
-    "Shenzhen": dict(line1="Flat 1806, 9 Keyuan South Road", city="Shenzhen", postcode="518057", country="CN"),
+    "Beijing": dict(
+        line1="Unit 8-2-501, 27 Zhongguancun Street", city="Beijing", postcode="100080", country="CN"
+    ),
+    "Shenzhen": dict(
+        line1="Flat 1806, 9 Keyuan South Road", city="Shenzhen", postcode="518057", country="CN"
+    ),
     "Singapore": dict(line1="#12-04, 8 Marina View", city="Singapore", postcode="018960", country="SG"),
     "London": dict(line1="Flat 4, 21 Old Street", city="London", postcode="EC1V 9HL", country="GB"),
     "New York": dict(line1="Apt 5C, 310 W 23rd Street", city="New York", postcode="10011", country="US"),
@@ -53,8 +57,12 @@ def _pick_employee(url: str, today: date) -> tuple[str, str]:
         rows = s.execute(
             select(Employee.id, JobAssignment.location, JobAssignment.manager_id)
             .join(JobAssignment, JobAssignment.employee_id == Employee.id)
-            .where(Employee.status == EmployeeStatus.ACTIVE, JobAssignment.manager_id.is_not(None),
-                   JobAssignment.location.in_(list(NEW_HOMES)), *queries.in_force(JobAssignment, today))
+            .where(
+                Employee.status == EmployeeStatus.ACTIVE,
+                JobAssignment.manager_id.is_not(None),
+                JobAssignment.location.in_(list(NEW_HOMES)),
+                *queries.in_force(JobAssignment, today),
+            )
             .order_by(Employee.id)
         )
         for employee_id, city, manager_id in rows:
@@ -77,8 +85,11 @@ def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo co
     _step("2. Seed the demo company", f"hrops seed --employees {employees} --seed {DEMO_SEED}")
     have = seeded_options(cfg.db_url)
     # A company seeded by an earlier demo run (maybe on an earlier day) is reused as it is.
-    options = have if have and (have.employees, have.seed) == (employees, DEMO_SEED) else SeedOptions(
-        employees=employees, seed=DEMO_SEED, as_of=today())
+    options = (
+        have
+        if have and (have.employees, have.seed) == (employees, DEMO_SEED)
+        else SeedOptions(employees=employees, seed=DEMO_SEED, as_of=today())
+    )
     try:
         report = seed_store(cfg.db_url, options, actor=cfg.user)
     except StoreNotEmpty as e:
@@ -95,11 +106,12 @@ def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo co
     home = NEW_HOMES[city]
     _step(
         "3. HR ops requests a home address change",
-        f"hrops request address-change {employee_id} --line1 \"{home['line1']}\" --city \"{city}\" "
-        f"--postcode \"{home['postcode']}\" --country {home['country']} --as {ops_user}",
+        f'hrops request address-change {employee_id} --line1 "{home["line1"]}" --city "{city}" '
+        f'--postcode "{home["postcode"]}" --country {home["country"]} --as {ops_user}',
     )
-    request_cmds.address_change(employee_id, home["line1"], city, home["country"], home["postcode"],
-                                None, None, None, ops_user)
+    request_cmds.address_change(
+        employee_id, home["line1"], city, home["country"], home["postcode"], None, None, None, ops_user
+    )
     request_id = svc.requests_for(employee_id)[-1]
 
     async def waiting() -> list[str]:
@@ -107,7 +119,10 @@ def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo co
         state = await svc.wait_for_stage(client, request_id, {"awaiting_approval"}, timeout=60)
         # The inbox is a visibility query, which trails the workflow by a moment.
         for _ in range(50):
-            if any(i.request_id == request_id for i in await svc.inbox(client, svc.principal(state.approval.usernames[0]))):
+            if any(
+                i.request_id == request_id
+                for i in await svc.inbox(client, svc.principal(state.approval.usernames[0]))
+            ):
                 break
             await asyncio.sleep(0.1)
         return state.approval.usernames
@@ -115,8 +130,10 @@ def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo co
     approver = asyncio.run(waiting())[0]
     _step("4. The manager sees it in their approvals", f"hrops approvals list --as {approver}")
     request_cmds.approvals_list(approver)
-    _step("5. ...and approves it (a Temporal Update, validated before it is recorded)",
-          f"hrops approve {request_id} --as {approver}")
+    _step(
+        "5. ...and approves it (a Temporal Update, validated before it is recorded)",
+        f"hrops approve {request_id} --as {approver}",
+    )
     request_cmds.approve(request_id, approver)
 
     async def completed() -> None:
@@ -128,7 +145,11 @@ def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo co
     request_cmds.requests_show(request_id)
 
     _step("Where to look")
-    ui = f"http://{cfg.temporal_host}:{cfg.temporal_ui_port}" if cfg.embedded_temporal and cfg.temporal_ui_port else None
+    ui = (
+        f"http://{cfg.temporal_host}:{cfg.temporal_ui_port}"
+        if cfg.embedded_temporal and cfg.temporal_ui_port
+        else None
+    )
     for line in [
         f"Temporal UI (workflow history):  {ui}" if ui else f"Temporal:  {cfg.temporal_target}",
         f"HTTP API:                        {cfg.api_url}/docs  (token: hrops token create {approver})",

@@ -56,8 +56,15 @@ def _day(value: datetime | None) -> date | None:
 @contextmanager
 def _progress() -> Iterator[object]:
     """A progress bar on a terminal for long imports; nothing when output is piped."""
-    bar = Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   console=err_console, transient=True, disable=not err_console.is_terminal)
+    bar = Progress(
+        TextColumn("{task.description:<8}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
     tasks: dict[str, int] = {}
 
     def report(phase: str, done: int, total: int | None) -> None:
@@ -80,19 +87,27 @@ def _write_errors(path: Path, errors: list) -> None:
 def import_employees_cmd(
     file: Path = typer.Argument(..., help="The .xlsx or .csv file"),
     mapping: Path | None = typer.Option(
-        None, "--mapping", "-m",
+        None,
+        "--mapping",
+        "-m",
         help="Mapping YAML (see examples/ibm_attrition). Without it the headers must be field names, as in an export",
     ),
     skip_invalid: bool = typer.Option(
-        False, "--skip-invalid", help="Import the valid rows and report the skipped ones (default: all or nothing)"
+        False,
+        "--skip-invalid",
+        help="Import the valid rows and report the skipped ones (default: all or nothing)",
     ),
     as_of: datetime | None = typer.Option(
-        None, "--as-of", formats=["%Y-%m-%d"],
+        None,
+        "--as-of",
+        formats=["%Y-%m-%d"],
         help="Date the file describes (YYYY-MM-DD); derived dates count back from it. "
-             "Default: the date this file was first imported, else today",
+        "Default: the date this file was first imported, else today",
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check every row and report; write nothing"),
-    errors_out: Path | None = typer.Option(None, "--errors", help="Also write every row problem to this CSV file"),
+    errors_out: Path | None = typer.Option(
+        None, "--errors", help="Also write every row problem to this CSV file"
+    ),
     as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Import employees: every row is checked first; nothing is written unless all rows are valid."""
@@ -109,16 +124,29 @@ def import_employees_cmd(
         if day is None:
             day, why = today(), "today"
         with _progress() as progress:
-            report = import_employees(url, file, spec, as_of=day, actor=actor, skip_invalid=skip_invalid,
-                                      dry_run=dry_run, progress=progress)  # type: ignore[arg-type]
+            report = import_employees(
+                url,
+                file,
+                spec,
+                as_of=day,
+                actor=actor,
+                skip_invalid=skip_invalid,
+                dry_run=dry_run,
+                progress=progress,
+            )  # type: ignore[arg-type]
     except EmployeeIOError as e:
         fail(str(e))
 
     where = f"{report.file}" + (f" (sheet {report.sheet!r})" if report.sheet else "")
     console.print(f"{where}: {report.rows} rows, as of {report.as_of} ({why})", highlight=False)
     if report.errors:
-        table = Table("row", "column", "problem", title=f"{len(report.rows_with_errors)} rows with problems",
-                      title_justify="left")
+        table = Table(
+            "row",
+            "column",
+            "problem",
+            title=f"{len(report.rows_with_errors)} rows with problems",
+            title_justify="left",
+        )
         for e in report.errors[:SHOWN_ERRORS]:
             table.add_row(str(e.row), e.column or "-", e.message)
         console.print(table)
@@ -130,15 +158,22 @@ def import_employees_cmd(
             console.print(f"all {len(report.errors)} problems written to {errors_out}", highlight=False)
     if report.errors and (not skip_invalid or len(report.rows_with_errors) == report.rows):
         valid = report.rows - len(report.rows_with_errors)
-        fail(f"nothing imported: {len(report.rows_with_errors)} of {report.rows} rows have problems. Fix them "
-             "and import again" + (f", or use --skip-invalid to import the {valid} valid rows" if valid else ""))
+        fail(
+            f"nothing imported: {len(report.rows_with_errors)} of {report.rows} rows have problems. Fix them "
+            "and import again"
+            + (f", or use --skip-invalid to import the {valid} valid rows" if valid else "")
+        )
     verb = "would create" if dry_run else "created"
-    console.print(f"{verb} {report.created}, unchanged {report.unchanged}, skipped {report.skipped}", highlight=False)
+    console.print(
+        f"{verb} {report.created}, unchanged {report.unchanged}, skipped {report.skipped}", highlight=False
+    )
     if report.skipped:
         console.print("skipped rows: " + ", ".join(map(str, report.rows_with_errors)), highlight=False)
     if report.org_units_created:
-        console.print(f"org units {'to create' if dry_run else 'created'}: {', '.join(report.org_units_created)}",
-                      highlight=False)
+        console.print(
+            f"org units {'to create' if dry_run else 'created'}: {', '.join(report.org_units_created)}",
+            highlight=False,
+        )
     if dry_run:
         console.print("dry run: nothing written")
 
@@ -160,10 +195,14 @@ def _classes(include: str | None) -> set:
 @export_app.command("employees")
 def export_employees_cmd(
     out: Path = typer.Argument(..., help="The .xlsx file to write"),
-    as_of: datetime | None = typer.Option(None, "--as-of", formats=["%Y-%m-%d"], help="YYYY-MM-DD; default today"),
+    as_of: datetime | None = typer.Option(
+        None, "--as-of", formats=["%Y-%m-%d"], help="YYYY-MM-DD; default today"
+    ),
     include: str | None = typer.Option(
-        None, "--include", help="Extra classes of columns: personal (contact, birth date, address), "
-                                "sensitive (pay, gender, national id); comma-separated",
+        None,
+        "--include",
+        help="Extra classes of columns: personal (contact, birth date, address), "
+        "sensitive (pay, gender, national id); comma-separated",
     ),
     org: str | None = typer.Option(None, "--org", help="Only this org unit (by code) and the units below it"),
     as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
@@ -176,10 +215,15 @@ def export_employees_cmd(
     classes = _classes(include)
     actor = _actor(url, as_user, "export employees")
     try:
-        report = export_employees(url, out, as_of=_day(as_of) or today(), actor=actor, include=classes, org_code=org)
+        report = export_employees(
+            url, out, as_of=_day(as_of) or today(), actor=actor, include=classes, org_code=org
+        )
     except EmployeeIOError as e:
         fail(str(e))
     scope = f" in {org}" if org else ""
     noun = "employee" if report.rows == 1 else "employees"
-    console.print(f"wrote {report.rows} {noun}{scope} as of {report.as_of} to {report.path} "
-                  f"(classes: {', '.join(c.value for c in report.include)})", highlight=False)
+    console.print(
+        f"wrote {report.rows} {noun}{scope} as of {report.as_of} to {report.path} "
+        f"(classes: {', '.join(c.value for c in report.include)})",
+        highlight=False,
+    )

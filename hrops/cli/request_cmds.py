@@ -16,7 +16,9 @@ from hrops.cli.common import console, fail, settings
 
 T = TypeVar("T")
 
-request_app = typer.Typer(help="Start a request (it runs as a durable workflow with approvals).", no_args_is_help=True)
+request_app = typer.Typer(
+    help="Start a request (it runs as a durable workflow with approvals).", no_args_is_help=True
+)
 approvals_app = typer.Typer(help="Approvals waiting for someone.", no_args_is_help=True)
 requests_app = typer.Typer(help="Look up requests.", no_args_is_help=True)
 
@@ -72,23 +74,35 @@ def address_change(
     from tools.hr.schemas import PostalAddress
 
     try:
-        address = PostalAddress(line1=line1, line2=line2, city=city, region=region, postcode=postcode, country=country)
+        address = PostalAddress(
+            line1=line1, line2=line2, city=city, region=region, postcode=postcode, country=country
+        )
     except ValidationError as e:
-        fail("bad address: " + "; ".join(f"{'.'.join(map(str, x['loc'])) or 'address'}: {x['msg']}" for x in e.errors()))
+        fail(
+            "bad address: "
+            + "; ".join(f"{'.'.join(map(str, x['loc'])) or 'address'}: {x['msg']}" for x in e.errors())
+        )
     try:
         on = date.fromisoformat(effective) if effective else None
     except ValueError:
         fail(f"--effective {effective!r} is not a date; use YYYY-MM-DD")
     sub = _run(svc.submit_address_change, _who(as_user), employee_id, address, on)
     if not sub.created:
-        console.print(f"{sub.request_id} is already pending for {employee_id.upper()} with this address (nothing new started)")
+        console.print(
+            f"{sub.request_id} is already pending for {employee_id.upper()} with this address (nothing new started)"
+        )
         return
     console.print(f"[green]{sub.request_id}[/] started ({sub.workflow_id})", highlight=False)
     if sub.check and sub.check.employee:
         e = sub.check.employee
-        console.print(f"  {e.employee_id} {e.display_name}, {e.title or ''} · {e.org_unit_name or ''}", highlight=False)
+        console.print(
+            f"  {e.employee_id} {e.display_name}, {e.title or ''} · {e.org_unit_name or ''}", highlight=False
+        )
         before = sub.check.current.one_line() if sub.check.current else "(none)"
-        console.print(f"  from: {before}\n  to:   {address.one_line()}\n  from {sub.check.effective_on}", highlight=False)
+        console.print(
+            f"  from: {before}\n  to:   {address.one_line()}\n  from {sub.check.effective_on}",
+            highlight=False,
+        )
     console.print(f"  follow it: hrops requests show {sub.request_id}")
 
 
@@ -104,7 +118,13 @@ def approvals_list(as_user: str | None = typer.Option(None, "--as", help=AS_HELP
         return
     table = Table("request", "kind", "employee", "stage", "since")
     for i in items:
-        table.add_row(i.request_id, i.kind, i.employee_id, i.stage, f"{i.started_at:%Y-%m-%d %H:%M}" if i.started_at else "")
+        table.add_row(
+            i.request_id,
+            i.kind,
+            i.employee_id,
+            i.stage,
+            f"{i.started_at:%Y-%m-%d %H:%M}" if i.started_at else "",
+        )
     console.print(table)
 
 
@@ -113,7 +133,9 @@ def _decide(request_id: str, verdict: str, reason: str | None, as_user: str | No
     from workflows.approvals import Verdict
 
     record = _run(svc.decide, request_id, _who(as_user), Verdict(verdict), reason)
-    console.print(f"{request_id.upper()}: [bold]{record.verdict}d[/] by {record.approver} (recorded)", highlight=False)
+    console.print(
+        f"{request_id.upper()}: [bold]{record.verdict}d[/] by {record.approver} (recorded)", highlight=False
+    )
 
 
 def approve(
@@ -141,12 +163,18 @@ def requests_show(request_id: str = typer.Argument(..., help="e.g. REQ-12")) -> 
 
     state = _run(svc.show, request_id)
     if not isinstance(state, RequestState):
-        console.print(f"{state.request_id}: {state.status} (stage {state.stage}); no worker answered, so only this summary")
+        console.print(
+            f"{state.request_id}: {state.status} (stage {state.stage}); no worker answered, so only this summary"
+        )
         return
     lines = [f"[bold]{state.request_id}[/] {state.kind} for {state.employee_id}: [bold]{state.stage}[/]"]
     if state.employee:
-        lines.append(f"{state.employee.display_name}, {state.employee.title or ''} · {state.employee.org_unit_name or ''}")
-    lines.append(f"requested by {state.requested_by} at {state.requested_at:%Y-%m-%d %H:%M} UTC, effective {state.effective_on}")
+        lines.append(
+            f"{state.employee.display_name}, {state.employee.title or ''} · {state.employee.org_unit_name or ''}"
+        )
+    lines.append(
+        f"requested by {state.requested_by} at {state.requested_at:%Y-%m-%d %H:%M} UTC, effective {state.effective_on}"
+    )
     lines.append(f"from: {state.current.one_line() if state.current else '(none)'}")
     lines.append(f"to:   {state.proposed.one_line()}")
     if state.summary:
@@ -154,7 +182,10 @@ def requests_show(request_id: str = typer.Argument(..., help="e.g. REQ-12")) -> 
     if state.approval:
         a = state.approval
         who = ", ".join(a.usernames)
-        lines.append(f"approval: {who} ({a.rule})" + (f"; decided: {a.decision.verdict} by {a.decision.approver}" if a.decision else ""))
+        lines.append(
+            f"approval: {who} ({a.rule})"
+            + (f"; decided: {a.decision.verdict} by {a.decision.approver}" if a.decision else "")
+        )
         if a.decision and a.decision.reason:
             lines.append(f"reason: {a.decision.reason}")
     if state.applied:
@@ -174,5 +205,11 @@ def requests_list(limit: int = typer.Option(20, help="How many, newest first")) 
     items = _run(svc.recent, limit)
     table = Table("request", "kind", "employee", "stage", "started")
     for i in items:
-        table.add_row(i.request_id, i.kind, i.employee_id, i.stage, f"{i.started_at:%Y-%m-%d %H:%M}" if i.started_at else "")
+        table.add_row(
+            i.request_id,
+            i.kind,
+            i.employee_id,
+            i.stage,
+            f"{i.started_at:%Y-%m-%d %H:%M}" if i.started_at else "",
+        )
     console.print(table)

@@ -16,11 +16,17 @@ def register(app: typer.Typer) -> None:
 
 
 def seed(
-    employees: int = typer.Option(2000, help="Active headcount today; the leavers of the history come on top"),
+    employees: int = typer.Option(
+        2000, help="Active headcount today; the leavers of the history come on top"
+    ),
     seed: int = typer.Option(42, "--seed", help="Same seed, same company"),
-    learning_per_employee: float = typer.Option(24.0, help="Learning records per active employee, on average"),
+    learning_per_employee: float = typer.Option(
+        24.0, help="Learning records per active employee, on average"
+    ),
     years: int = typer.Option(3, help="Years of history"),
-    as_of: str | None = typer.Option(None, "--as-of", help="YYYY-MM-DD the history ends; default today (HROPS_TODAY)"),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="YYYY-MM-DD the history ends; default today (HROPS_TODAY)"
+    ),
     reset: bool = typer.Option(False, "--reset", help="Delete all HR data and the audit log first"),
 ) -> None:
     """Generate a realistic demo company: org tree, people, three years of history, learning."""
@@ -29,7 +35,9 @@ def seed(
     from tools.demo_company.company import MIN_EMPLOYEES
 
     if employees < MIN_EMPLOYEES:
-        fail(f"--employees must be at least {MIN_EMPLOYEES} for a company with every division (got {employees})")
+        fail(
+            f"--employees must be at least {MIN_EMPLOYEES} for a company with every division (got {employees})"
+        )
     if not 1 <= years <= 10:
         fail(f"--years must be between 1 and 10 (got {years})")
     if learning_per_employee < 0:
@@ -38,8 +46,9 @@ def seed(
         end = date.fromisoformat(as_of) if as_of else today()
     except ValueError:
         fail(f"--as-of {as_of!r} is not a date; use YYYY-MM-DD")
-    options = SeedOptions(employees=employees, seed=seed, learning_per_employee=learning_per_employee,
-                          as_of=end, years=years)
+    options = SeedOptions(
+        employees=employees, seed=seed, learning_per_employee=learning_per_employee, as_of=end, years=years
+    )
     columns = (TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         tasks: dict[str, int] = {}
@@ -55,9 +64,21 @@ def seed(
             fail(str(e))
     if report.already_seeded:
         console.print("already seeded with these options: nothing to do", highlight=False)
-    table = Table("", "count", title=f"Demo company ({report.seconds:.1f} s)" if not report.already_seeded else None)
-    for name in ("employees", "active", "leavers", "org_units", "job_assignments", "compensation_rows",
-                 "addresses", "courses", "learning_records", "users"):
+    table = Table(
+        "", "count", title=f"Demo company ({report.seconds:.1f} s)" if not report.already_seeded else None
+    )
+    for name in (
+        "employees",
+        "active",
+        "leavers",
+        "org_units",
+        "job_assignments",
+        "compensation_rows",
+        "addresses",
+        "courses",
+        "learning_records",
+        "users",
+    ):
         table.add_row(name.replace("_", " "), f"{getattr(report, name):,}")
     console.print(table)
     accounts = Table("demo account", "username")

@@ -99,11 +99,17 @@ def parts(settings: Settings) -> list[Part]:
                 "package) or set HROPS_TEMPORAL_BIN to its path"
             )
         cmd = [
-            str(binary), "server", "start-dev",
-            "--ip", settings.temporal_host,
-            "--port", str(settings.temporal_port),
-            "--db-filename", str(settings.temporal_db),
-            "--log-level", "warn",
+            str(binary),
+            "server",
+            "start-dev",
+            "--ip",
+            settings.temporal_host,
+            "--port",
+            str(settings.temporal_port),
+            "--db-filename",
+            str(settings.temporal_db),
+            "--log-level",
+            "warn",
             *search_attributes.cli_flags(),
         ]
         if settings.temporal_namespace != "default":
@@ -114,14 +120,39 @@ def parts(settings: Settings) -> list[Part]:
             ports.append(("HROPS_TEMPORAL_UI_PORT", settings.temporal_ui_port))
         else:
             cmd.append("--headless")
-        out.append(Part("temporal", settings.temporal_target, cmd, str(settings.temporal_db),
-                        _temporal_healthy, tuple(ports)))
-    for queue, kind in ((task_queues.MAIN, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
-                        (task_queues.RPA, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)):
-        out.append(Part(f"worker-{queue.removeprefix('hrops-')}", f"task queue {queue}",
-                        _hrops("worker", "--queue", queue), f"--queue {queue}", _worker_healthy(queue, kind)))
-    out.append(Part("api", settings.api_url, _hrops("api"), "hrops api", _api_healthy,
-                    (("HROPS_API_PORT", settings.api_port),)))
+        out.append(
+            Part(
+                "temporal",
+                settings.temporal_target,
+                cmd,
+                str(settings.temporal_db),
+                _temporal_healthy,
+                tuple(ports),
+            )
+        )
+    for queue, kind in (
+        (task_queues.MAIN, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+        (task_queues.RPA, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
+    ):
+        out.append(
+            Part(
+                f"worker-{queue.removeprefix('hrops-')}",
+                f"task queue {queue}",
+                _hrops("worker", "--queue", queue),
+                f"--queue {queue}",
+                _worker_healthy(queue, kind),
+            )
+        )
+    out.append(
+        Part(
+            "api",
+            settings.api_url,
+            _hrops("api"),
+            "hrops api",
+            _api_healthy,
+            (("HROPS_API_PORT", settings.api_port),),
+        )
+    )
     return out
 
 
@@ -147,13 +178,16 @@ async def up(settings: Settings, report: Callable[[str], None] = print) -> list[
                 report(f"{part.name}: already running (pid {rec.pid})")
                 continue
             for env_name, port in part.ports:
-                if port_in_use(settings.temporal_host if part.name == "temporal" else settings.api_host, port):
+                if port_in_use(
+                    settings.temporal_host if part.name == "temporal" else settings.api_host, port
+                ):
                     raise LaunchError(
                         f"port {port} for {part.name} is already in use: stop whatever holds it "
                         f"or set {env_name} to a free port"
                     )
-            rec = table.spawn(part.name, part.command, address=part.address, marker=part.marker,
-                              env=_child_env(settings))
+            rec = table.spawn(
+                part.name, part.command, address=part.address, marker=part.marker, env=_child_env(settings)
+            )
             started.append(part.name)
             await _wait_healthy(part, settings, rec, table)
             report(f"{part.name}: running at {part.address} (pid {rec.pid})")
@@ -169,8 +203,10 @@ async def _wait_healthy(part: Part, settings: Settings, rec: PidRecord, table: P
     while time.monotonic() < deadline:
         if table.alive(part.name) is None:
             code = table.exit_code(part.name)
-            raise LaunchError(f"{part.name} exited during start-up (exit code {code}); see {rec.log}:\n"
-                              f"{table.log_tail(part.name)}")
+            raise LaunchError(
+                f"{part.name} exited during start-up (exit code {code}); see {rec.log}:\n"
+                f"{table.log_tail(part.name)}"
+            )
         if await part.healthy(settings, rec):
             return
         await asyncio.sleep(0.25)
@@ -188,8 +224,10 @@ async def _check_external(settings: Settings, report: Callable[[str], None]) -> 
             f"Temporal at {settings.temporal_address} is reachable but our search attributes could not be "
             f"registered ({e}); ask its operator to add: {', '.join(k.name for k in search_attributes.ALL)}"
         ) from None
-    report(f"temporal: external cluster at {settings.temporal_address}"
-           + (f" (registered {', '.join(added)})" if added else ""))
+    report(
+        f"temporal: external cluster at {settings.temporal_address}"
+        + (f" (registered {', '.join(added)})" if added else "")
+    )
 
 
 def down(settings: Settings, report: Callable[[str], None] = print) -> list[str]:
@@ -213,14 +251,19 @@ def status(settings: Settings) -> list[PartStatus]:
     try:
         all_parts = parts(settings)
     except LaunchError as e:
-        return [*out, PartStatus(part="temporal", state="missing", address=settings.temporal_target, detail=str(e))]
+        return [
+            *out,
+            PartStatus(part="temporal", state="missing", address=settings.temporal_target, detail=str(e)),
+        ]
     for part in all_parts:
         rec = table.alive(part.name)
-        out.append(PartStatus(
-            part=part.name,
-            state="running" if rec else "stopped",
-            pid=rec.pid if rec else None,
-            address=part.address,
-            log=str(table.log_file(part.name)),
-        ))
+        out.append(
+            PartStatus(
+                part=part.name,
+                state="running" if rec else "stopped",
+                pid=rec.pid if rec else None,
+                address=part.address,
+                log=str(table.log_file(part.name)),
+            )
+        )
     return out

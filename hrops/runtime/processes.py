@@ -55,17 +55,25 @@ class ProcessTable:
             return None
         return rec
 
-    def spawn(self, part: str, cmd: list[str], *, address: str, marker: str, env: dict[str, str]) -> PidRecord:
+    def spawn(
+        self, part: str, cmd: list[str], *, address: str, marker: str, env: dict[str, str]
+    ) -> PidRecord:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_file(part)
         with log.open("ab") as out:
             proc = subprocess.Popen(
-                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=env, start_new_session=True,  # survives the CLI; its own process group
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,  # survives the CLI; its own process group
             )
         self.children[part] = proc
-        rec = PidRecord(part=part, pid=proc.pid, marker=marker, address=address, log=str(log), started_at=time.time())
+        rec = PidRecord(
+            part=part, pid=proc.pid, marker=marker, address=address, log=str(log), started_at=time.time()
+        )
         self.pid_file(part).write_text(rec.model_dump_json())
         return rec
 

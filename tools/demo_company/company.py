@@ -119,13 +119,27 @@ def build_org(employees: int, seed: int) -> list[Unit]:
         units.append(unit)
         return unit
 
-    root = add(code="ACME", name="Acme Group", name_zh="艾克美集团", kind="company", parent=None, division=None,
-               location=cat.LOCATIONS[0])
+    root = add(
+        code="ACME",
+        name="Acme Group",
+        name_zh="艾克美集团",
+        kind="company",
+        parent=None,
+        division=None,
+        location=cat.LOCATIONS[0],
+    )
     n_teams = max(len(cat.DIVISIONS), round(employees / TEAM_SIZE))
     total_weight = sum(d.weight for d in cat.DIVISIONS)
     for d in cat.DIVISIONS:
-        div = add(code=d.code, name=d.name, name_zh=d.name_zh, kind="division", parent=root, division=d,
-                  location=cat.LOCATIONS[0])
+        div = add(
+            code=d.code,
+            name=d.name,
+            name_zh=d.name_zh,
+            kind="division",
+            parent=root,
+            division=d,
+            location=cat.LOCATIONS[0],
+        )
         teams = max(1, round(n_teams * d.weight / total_weight))
         n_depts = min(max(1, math.ceil(teams / 4)), len(d.departments) * 3)
         depts = []
@@ -134,21 +148,44 @@ def build_org(employees: int, seed: int) -> list[Unit]:
             series = i // len(d.departments)
             suffix, suffix_zh = (f" {series + 1}", f"{series + 1}") if series else ("", "")
             code = f"{d.code}-{''.join(w[0] for w in name.replace('&', ' ').split()).upper()}{series + 1 if series else ''}"
-            depts.append(add(code=code, name=name + suffix, name_zh=name_zh + suffix_zh + "部", kind="department",
-                             parent=div, division=d, role=role, location=cat.LOCATIONS[0]))
+            depts.append(
+                add(
+                    code=code,
+                    name=name + suffix,
+                    name_zh=name_zh + suffix_zh + "部",
+                    kind="department",
+                    parent=div,
+                    division=d,
+                    role=role,
+                    location=cat.LOCATIONS[0],
+                )
+            )
         for t in range(teams):
             dept = depts[t % len(depts)]
             n = t // len(depts) + 1
             loc = rng.choices(cat.LOCATIONS, weights=[loc.weight for loc in cat.LOCATIONS])[0]
-            add(code=f"{dept.code}-T{n}", name=f"{dept.name} {loc.city} Team {n}",
-                name_zh=f"{dept.name_zh}{loc_zh(loc)}{n}组", kind="team", parent=dept, division=d, role=dept.role,
-                location=loc)
+            add(
+                code=f"{dept.code}-T{n}",
+                name=f"{dept.name} {loc.city} Team {n}",
+                name_zh=f"{dept.name_zh}{loc_zh(loc)}{n}组",
+                kind="team",
+                parent=dept,
+                division=d,
+                role=dept.role,
+                location=loc,
+            )
     return units
 
 
 def loc_zh(loc: cat.Location) -> str:
-    return {"Shanghai": "上海", "Beijing": "北京", "Shenzhen": "深圳", "Singapore": "新加坡", "London": "伦敦",
-            "New York": "纽约"}[loc.city]
+    return {
+        "Shanghai": "上海",
+        "Beijing": "北京",
+        "Shenzhen": "深圳",
+        "Singapore": "新加坡",
+        "London": "伦敦",
+        "New York": "纽约",
+    }[loc.city]
 
 
 # -- people ------------------------------------------------------------------------------------
@@ -168,7 +205,9 @@ def _name(rng: random.Random, chinese: bool) -> tuple[str, str, str, str]:
 def _person(rng: random.Random, key: int, loc: cat.Location, hire: date) -> Person:
     chinese = rng.random() < loc.chinese_names
     given, family, display, gender = _name(rng, chinese)
-    return Person(key=key, chinese=chinese, given=given, family=family, display=display, gender=gender, hire=hire)
+    return Person(
+        key=key, chinese=chinese, given=given, family=family, display=display, gender=gender, hire=hire
+    )
 
 
 def _title(unit: Unit, level: str, head: bool) -> str:
@@ -187,8 +226,9 @@ def _title(unit: Unit, level: str, head: bool) -> str:
 HEAD_LEVEL = {"company": "L9", "division": "L8", "department": "L7", "team": "L6"}
 
 
-def _team_history(rng: random.Random, p: Person, team: Unit, level: str, start: date, end: date,
-                  teams: list[Unit]) -> None:
+def _team_history(
+    rng: random.Random, p: Person, team: Unit, level: str, start: date, end: date, teams: list[Unit]
+) -> None:
     """Events inside [start, end): promotions and transfers, generated backwards from the final state."""
     events: list[tuple[date, str]] = []
     first = max(p.hire + timedelta(days=120), start)
@@ -277,7 +317,9 @@ def _home(rng: random.Random, loc: cat.Location, start: date) -> Home:
     elif loc.country == "GB":
         line1 = f"Flat {rng.randrange(1, 40)}, {rng.randrange(1, 300)} {rng.choice(streets)}"
     else:
-        line1 = f"Apt {rng.randrange(1, 20)}{rng.choice('ABCDEF')}, {rng.randrange(1, 900)} {rng.choice(streets)}"
+        line1 = (
+            f"Apt {rng.randrange(1, 20)}{rng.choice('ABCDEF')}, {rng.randrange(1, 900)} {rng.choice(streets)}"
+        )
     return Home(start, line1, loc.city, _fill(postcode, rng), loc.country)
 
 

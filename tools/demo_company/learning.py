@@ -28,8 +28,10 @@ _FAMILY_TASTE = {
 
 def _elective_weights(family: str, manager: bool) -> list[float]:
     taste = _FAMILY_TASTE.get(family, {})
-    return [taste.get(c.category, 1.0) * (3.0 if manager and c.category == "leadership" else 1.0)
-            for c in cat.ELECTIVE]
+    return [
+        taste.get(c.category, 1.0) * (3.0 if manager and c.category == "leadership" else 1.0)
+        for c in cat.ELECTIVE
+    ]
 
 
 def _quiet(day: date, china: bool) -> float:
@@ -41,12 +43,14 @@ def _quiet(day: date, china: bool) -> float:
 
 def _employed(p: Person, company: Company) -> tuple[date, date]:
     """[first, end) of the days this person could have enrolled during the history."""
-    return max(p.hire, company.start), min(p.termination or company.as_of + timedelta(days=1),
-                                           company.as_of + timedelta(days=1))
+    return max(p.hire, company.start), min(
+        p.termination or company.as_of + timedelta(days=1), company.as_of + timedelta(days=1)
+    )
 
 
-def _outcome(rng: random.Random, course: cat.CourseSpec, enrolled: date, end: date, as_of: date,
-             mandatory: bool) -> tuple[date | None, float, float | None, str]:
+def _outcome(
+    rng: random.Random, course: cat.CourseSpec, enrolled: date, end: date, as_of: date, mandatory: bool
+) -> tuple[date | None, float, float | None, str]:
     if not mandatory and rng.random() < 0.06:
         return None, round(course.hours * rng.uniform(0, 0.4) * 2) / 2, None, "withdrawn"
     if rng.random() < cat.COMPLETION[course.category]:

@@ -37,7 +37,9 @@ META_KEY = "seed"
 class SeedOptions(BaseModel):
     employees: int = Field(2000, description="Active headcount on as_of; leavers of the history come on top")
     seed: int = 42
-    learning_per_employee: float = Field(24.0, ge=0, description="Learning records per active employee, on average")
+    learning_per_employee: float = Field(
+        24.0, ge=0, description="Learning records per active employee, on average"
+    )
     as_of: date
     years: int = Field(3, ge=1, le=10)
 
@@ -70,15 +72,23 @@ def seeded_options(url: str) -> SeedOptions | None:
         return SeedOptions.model_validate(meta.value["options"]) if meta else None
 
 
-def seed_store(url: str, options: SeedOptions, *, reset: bool = False, progress: Progress | None = None,
-               actor: str = "admin") -> SeedReport:
+def seed_store(
+    url: str,
+    options: SeedOptions,
+    *,
+    reset: bool = False,
+    progress: Progress | None = None,
+    actor: str = "admin",
+) -> SeedReport:
     """Fill the store with the demo company. The same options again: nothing written."""
     started = time.monotonic()
     migrate(url)
     if reset:
         reset_schema(url)
         with session_scope(url, write=True) as s:
-            audit.append(s, audit.AuditEvent(actor=actor, action="store.reset", details={"by": "hrops seed --reset"}))
+            audit.append(
+                s, audit.AuditEvent(actor=actor, action="store.reset", details={"by": "hrops seed --reset"})
+            )
     else:
         _refuse_if_occupied(url, options)
         with session_scope(url) as s:
@@ -104,11 +114,23 @@ def seed_store(url: str, options: SeedOptions, *, reset: bool = False, progress:
     )
     with session_scope(url, write=True) as s:
         # Written last: a store without this row was not seeded completely and needs --reset.
-        s.add(StoreMeta(key=META_KEY, value={"options": options.model_dump(mode="json"),
-                                             "report": report.model_dump(mode="json")}))
-        audit.append(s, audit.AuditEvent(actor=actor, action="store.seeded", details={
-            "options": options.model_dump(mode="json"),
-            "counts": report.model_dump(include=set(counts) | {"employees", "users"})}))
+        s.add(
+            StoreMeta(
+                key=META_KEY,
+                value={"options": options.model_dump(mode="json"), "report": report.model_dump(mode="json")},
+            )
+        )
+        audit.append(
+            s,
+            audit.AuditEvent(
+                actor=actor,
+                action="store.seeded",
+                details={
+                    "options": options.model_dump(mode="json"),
+                    "counts": report.model_dump(include=set(counts) | {"employees", "users"}),
+                },
+            ),
+        )
     return report
 
 
@@ -150,18 +172,52 @@ def _write_company(conn: Connection, company: Company, tick: Progress) -> dict[s
     created = datetime.now(UTC)
     units = company.units
     tick("org units", 0, len(units))
-    _insert(conn, OrgUnit, ({"id": u.id, "code": u.code, "name": u.name, "name_zh": u.name_zh, "kind": u.kind,
-                             "parent_id": u.parent.id if u.parent else None, "path": u.path, "depth": u.depth,
-                             "head_employee_id": u.head.id if u.head else None} for u in units))
+    _insert(
+        conn,
+        OrgUnit,
+        (
+            {
+                "id": u.id,
+                "code": u.code,
+                "name": u.name,
+                "name_zh": u.name_zh,
+                "kind": u.kind,
+                "parent_id": u.parent.id if u.parent else None,
+                "path": u.path,
+                "depth": u.depth,
+                "head_employee_id": u.head.id if u.head else None,
+            }
+            for u in units
+        ),
+    )
     people = company.people
     tick("employees", 0, len(people))
-    _insert(conn, Employee, ({
-        "id": p.id, "given_name": p.given, "family_name": p.family, "display_name": p.display,
-        "work_email": f"{p.username}@acme.example", "personal_email": p.personal_email, "phone": p.phone,
-        "birth_date": p.birth, "gender": p.gender, "national_id": p.national_id, "hire_date": p.hire,
-        "termination_date": p.termination, "leaver_type": p.leaver_type, "leaver_reason": p.leaver_reason,
-        "status": "terminated" if p.termination else "active", "source": "demo", "created_at": created,
-    } for p in people))
+    _insert(
+        conn,
+        Employee,
+        (
+            {
+                "id": p.id,
+                "given_name": p.given,
+                "family_name": p.family,
+                "display_name": p.display,
+                "work_email": f"{p.username}@acme.example",
+                "personal_email": p.personal_email,
+                "phone": p.phone,
+                "birth_date": p.birth,
+                "gender": p.gender,
+                "national_id": p.national_id,
+                "hire_date": p.hire,
+                "termination_date": p.termination,
+                "leaver_type": p.leaver_type,
+                "leaver_reason": p.leaver_reason,
+                "status": "terminated" if p.termination else "active",
+                "source": "demo",
+                "created_at": created,
+            }
+            for p in people
+        ),
+    )
     tick("employees", len(people), len(people))
 
     def jobs() -> Iterator[dict[str, Any]]:
@@ -169,25 +225,47 @@ def _write_company(conn: Connection, company: Company, tick: Progress) -> dict[s
             for i, seg in enumerate(p.segments):
                 nxt = p.segments[i + 1].start if i + 1 < len(p.segments) else p.termination
                 boss = manager_of(p, seg.unit)
-                yield {"employee_id": p.id, "title": title_of(p, seg), "level": seg.level,
-                       "job_family": seg.unit.division.family if seg.unit.division else "Executive",
-                       "org_unit_id": seg.unit.id, "manager_id": boss.id if boss else None,
-                       "location": (seg.unit.location.city if seg.unit.location else "Shanghai"),
-                       "fte": Decimal("1.00"), "valid_from": seg.start, "valid_to": nxt, "change_reason": seg.reason}
+                yield {
+                    "employee_id": p.id,
+                    "title": title_of(p, seg),
+                    "level": seg.level,
+                    "job_family": seg.unit.division.family if seg.unit.division else "Executive",
+                    "org_unit_id": seg.unit.id,
+                    "manager_id": boss.id if boss else None,
+                    "location": (seg.unit.location.city if seg.unit.location else "Shanghai"),
+                    "fte": Decimal("1.00"),
+                    "valid_from": seg.start,
+                    "valid_to": nxt,
+                    "change_reason": seg.reason,
+                }
 
     def pay() -> Iterator[dict[str, Any]]:
         for p in people:
             for i, row in enumerate(p.pay):
                 nxt = p.pay[i + 1].start if i + 1 < len(p.pay) else p.termination
-                yield {"employee_id": p.id, "base_amount": Decimal(str(row.amount)), "currency": row.currency,
-                       "frequency": "annual", "valid_from": row.start, "valid_to": nxt, "change_reason": row.reason}
+                yield {
+                    "employee_id": p.id,
+                    "base_amount": Decimal(str(row.amount)),
+                    "currency": row.currency,
+                    "frequency": "annual",
+                    "valid_from": row.start,
+                    "valid_to": nxt,
+                    "change_reason": row.reason,
+                }
 
     def homes() -> Iterator[dict[str, Any]]:
         for p in people:
             for i, h in enumerate(p.homes):
                 nxt = p.homes[i + 1].start if i + 1 < len(p.homes) else p.termination
-                yield {"employee_id": p.id, "line1": h.line1, "city": h.city, "postcode": h.postcode,
-                       "country": h.country, "valid_from": h.start, "valid_to": nxt}
+                yield {
+                    "employee_id": p.id,
+                    "line1": h.line1,
+                    "city": h.city,
+                    "postcode": h.postcode,
+                    "country": h.country,
+                    "valid_from": h.start,
+                    "valid_to": nxt,
+                }
 
     tick("history", 0, 3)
     counts = {"org_units": len(units), "job_assignments": _insert(conn, JobAssignment, jobs())}
@@ -198,22 +276,56 @@ def _write_company(conn: Connection, company: Company, tick: Progress) -> dict[s
     tick("history", 3, 3)
     from tools.demo_company.catalogue import COURSES
 
-    counts["courses"] = _insert(conn, Course, ({
-        "id": c.id, "title": c.title, "title_zh": c.title_zh, "category": c.category,
-        "hours": Decimal(str(c.hours)), "mandatory": c.mandatory, "delivery": c.delivery} for c in COURSES))
+    counts["courses"] = _insert(
+        conn,
+        Course,
+        (
+            {
+                "id": c.id,
+                "title": c.title,
+                "title_zh": c.title_zh,
+                "category": c.category,
+                "hours": Decimal(str(c.hours)),
+                "mandatory": c.mandatory,
+                "delivery": c.delivery,
+            }
+            for c in COURSES
+        ),
+    )
     return counts
 
 
 def _write_users(conn: Connection, company: Company) -> dict[str, str]:
     """A user per employee (leavers inactive), `admin`, and HR roles from the HR division."""
-    _insert(conn, User, [{"username": "admin", "employee_id": None, "display_name": "Administrator", "active": True},
-                         *({"username": p.username, "employee_id": p.id, "display_name": p.display,
-                            "active": p.termination is None} for p in company.people)])
-    hr = [p for p in company.people if p.termination is None and p.head_of is None
-          and p.segments[-1].unit.division and p.segments[-1].unit.division.code == "HR"]
+    _insert(
+        conn,
+        User,
+        [
+            {"username": "admin", "employee_id": None, "display_name": "Administrator", "active": True},
+            *(
+                {
+                    "username": p.username,
+                    "employee_id": p.id,
+                    "display_name": p.display,
+                    "active": p.termination is None,
+                }
+                for p in company.people
+            ),
+        ],
+    )
+    hr = [
+        p
+        for p in company.people
+        if p.termination is None
+        and p.head_of is None
+        and p.segments[-1].unit.division
+        and p.segments[-1].unit.division.code == "HR"
+    ]
 
     def from_dept(word: str, k: int, skip: set[str]) -> list[str]:
-        preferred = [p.username for p in hr if word in (p.segments[-1].unit.name or "") and p.username not in skip]
+        preferred = [
+            p.username for p in hr if word in (p.segments[-1].unit.name or "") and p.username not in skip
+        ]
         others = [p.username for p in hr if p.username not in skip and p.username not in preferred]
         return (preferred + others)[:k]
 
@@ -243,15 +355,25 @@ def _write_learning(url: str, company: Company, options: SeedOptions, tick: Prog
     engine = engine_for(url)
     sqlite = engine.dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"
-    sql = ("INSERT INTO learning_records (employee_id, course_id, enrolled_on, due_on, completed_on, hours, score, "
-           f"status) VALUES ({', '.join([mark] * 8)})")
+    sql = (
+        "INSERT INTO learning_records (employee_id, course_id, enrolled_on, due_on, completed_on, hours, score, "
+        f"status) VALUES ({', '.join([mark] * 8)})"
+    )
 
     def wire(row: learning.Row) -> tuple:
         if not sqlite:
             return row
         e, c, enrolled, due, done, hours, score, status = row  # SQLite stores dates as ISO text
-        return (e, c, enrolled.isoformat(), due.isoformat() if due else None,
-                done.isoformat() if done else None, hours, score, status)
+        return (
+            e,
+            c,
+            enrolled.isoformat(),
+            due.isoformat() if due else None,
+            done.isoformat() if done else None,
+            hours,
+            score,
+            status,
+        )
 
     written = 0
     tick("learning records", 0, expected)

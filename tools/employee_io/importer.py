@@ -62,6 +62,7 @@ class ImportReport(BaseModel):
 
 # --- reading ---------------------------------------------------------------------------------------
 
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -94,8 +95,14 @@ def _row_from(source: SourceRow, mapping: EmployeeMapping, as_of: date) -> Parse
     errors: list[RowError] = []
 
     def problem(name: str | None, message: str) -> None:
-        errors.append(RowError(row=source.number, column=mapping.where(name), field=name,
-                               message=f"{name}: {message}" if name else message))
+        errors.append(
+            RowError(
+                row=source.number,
+                column=mapping.where(name),
+                field=name,
+                message=f"{name}: {message}" if name else message,
+            )
+        )
 
     for name, spec in mapping.fields.items():
         try:
@@ -116,15 +123,22 @@ def _row_from(source: SourceRow, mapping: EmployeeMapping, as_of: date) -> Parse
         for err in e.errors():
             name = str(err["loc"][0]) if err["loc"] else None
             if name not in failed:
-                problem(name, "missing required value" if err["type"] == "missing"
-                        else err["msg"].removeprefix("Value error, "))
+                problem(
+                    name,
+                    "missing required value"
+                    if err["type"] == "missing"
+                    else err["msg"].removeprefix("Value error, "),
+                )
     if record is not None and errors:
         record = None  # a field could not be read: the rest would be checked against a guess
     if record is not None:
         for name, message in cross_check(record, as_of):
             problem(name, message)
-    employee_id = record.employee_id if record else (str(values["employee_id"]).upper()
-                                                      if "employee_id" in values else None)
+    employee_id = (
+        record.employee_id
+        if record
+        else (str(values["employee_id"]).upper() if "employee_id" in values else None)
+    )
     return ParsedRow(source.number, employee_id, record, errors)
 
 
@@ -137,36 +151,61 @@ def _read(table: Table, mapping: EmployeeMapping, as_of: date, progress: Progres
     if progress:
         progress("reading", len(rows), len(rows))
     if not rows:
-        raise ImportFileError(f"{table.where} has no data rows: the header is row {mapping.source.header_row} "
-                              "and nothing follows it")
+        raise ImportFileError(
+            f"{table.where} has no data rows: the header is row {mapping.source.header_row} "
+            "and nothing follows it"
+        )
     return rows
 
 
 # --- writing -----------------------------------------------------------------------------------------
 
+
 def _create_unit(s: Session, code: str, name: str, kind: str, above: OrgUnit | None, actor: str) -> OrgUnit:
-    unit = OrgUnit(code=code, name=name, kind=kind, parent_id=above.id if above else None, path="",
-                   depth=above.depth + 1 if above else 0)
+    unit = OrgUnit(
+        code=code,
+        name=name,
+        kind=kind,
+        parent_id=above.id if above else None,
+        path="",
+        depth=above.depth + 1 if above else 0,
+    )
     s.add(unit)
     s.flush()  # the id is part of the path
     unit.path = f"{above.path if above else '/'}{unit.id}/"
-    append(s, AuditEvent(actor=actor, action="org_unit.created", entity_type="org_unit", entity_id=code,
-                         details={"by": "employee import", "parent": above.code if above else None}))
+    append(
+        s,
+        AuditEvent(
+            actor=actor,
+            action="org_unit.created",
+            entity_type="org_unit",
+            entity_id=code,
+            details={"by": "employee import", "parent": above.code if above else None},
+        ),
+    )
     return unit
 
 
-def _write(planner: Planner, new_rows: list[ParsedRow], report: ImportReport, actor: str,
-           progress: Progress | None) -> None:
+def _write(
+    planner: Planner, new_rows: list[ParsedRow], report: ImportReport, actor: str, progress: Progress | None
+) -> None:
     s, mapping = planner.s, planner.mapping
     made: dict[int, OrgUnit] = {}
     if planner.new_units:
         spec = mapping.org_units.parent
         assert spec is not None
         parent = planner.parent or _create_unit(
-            s, spec.code, spec.name, spec.kind or ("division" if planner.parent_above else "company"),
-            planner.parent_above, actor)
-        made = {id(u): _create_unit(s, u.code, u.name, mapping.org_units.kind, parent, actor)
-                for u in planner.new_units.values()}
+            s,
+            spec.code,
+            spec.name,
+            spec.kind or ("division" if planner.parent_above else "company"),
+            planner.parent_above,
+            actor,
+        )
+        made = {
+            id(u): _create_unit(s, u.code, u.name, mapping.org_units.kind, parent, actor)
+            for u in planner.new_units.values()
+        }
         report.org_units_created = planner.planned_unit_codes()
 
     def unit_of(row: ParsedRow) -> OrgUnit:
@@ -177,21 +216,57 @@ def _write(planner: Planner, new_rows: list[ParsedRow], report: ImportReport, ac
     source = f"import:{mapping.label}"[:40]
     records = [(row, row.record) for row in new_rows if row.record is not None]
     # Bulk inserts (executemany): ORM objects one by one cost more than everything else together.
-    s.execute(insert(Employee), [dict(
-        id=r.employee_id, given_name=r.given_name or "", family_name=r.family_name or "",
-        display_name=r.name_for_display, work_email=r.work_email, personal_email=r.personal_email,
-        phone=r.phone, birth_date=r.birth_date, gender=r.gender, national_id=r.national_id,
-        hire_date=r.hire_date, termination_date=r.termination_date, status=r.status, leaver_type=r.leaver_type,
-        leaver_reason=r.leaver_reason, source=source, created_at=created_at,
-    ) for _, r in records])  # employees first: assignments refer to managers among them
+    s.execute(
+        insert(Employee),
+        [
+            dict(
+                id=r.employee_id,
+                given_name=r.given_name or "",
+                family_name=r.family_name or "",
+                display_name=r.name_for_display,
+                work_email=r.work_email,
+                personal_email=r.personal_email,
+                phone=r.phone,
+                birth_date=r.birth_date,
+                gender=r.gender,
+                national_id=r.national_id,
+                hire_date=r.hire_date,
+                termination_date=r.termination_date,
+                status=r.status,
+                leaver_type=r.leaver_type,
+                leaver_reason=r.leaver_reason,
+                source=source,
+                created_at=created_at,
+            )
+            for _, r in records
+        ],
+    )  # employees first: assignments refer to managers among them
     jobs, pay, homes = [], [], []
     for row, r in records:
         dates = {"employee_id": r.employee_id, "valid_from": r.hire_date, "valid_to": r.termination_date}
-        jobs.append(dict(title=r.title, job_family=r.job_family, level=r.level, org_unit_id=unit_of(row).id,
-                         manager_id=r.manager_id, location=r.location, fte=r.fte, change_reason="hire", **dates))
+        jobs.append(
+            dict(
+                title=r.title,
+                job_family=r.job_family,
+                level=r.level,
+                org_unit_id=unit_of(row).id,
+                manager_id=r.manager_id,
+                location=r.location,
+                fte=r.fte,
+                change_reason="hire",
+                **dates,
+            )
+        )
         if r.has_pay:
-            pay.append(dict(base_amount=r.base_amount, currency=r.currency, frequency=r.pay_frequency,
-                            change_reason="hire", **dates))
+            pay.append(
+                dict(
+                    base_amount=r.base_amount,
+                    currency=r.currency,
+                    frequency=r.pay_frequency,
+                    change_reason="hire",
+                    **dates,
+                )
+            )
         if r.has_address:
             homes.append({**dates, **{f.removeprefix("address_"): getattr(r, f) for f in ADDRESS_FIELDS}})
     for model, values in ((JobAssignment, jobs), (Compensation, pay), (EmployeeAddress, homes)):
@@ -200,23 +275,44 @@ def _write(planner: Planner, new_rows: list[ParsedRow], report: ImportReport, ac
     events = []
     for row, r in records:
         filled = sorted(f for f in TARGETS if f in r.model_fields_set and getattr(r, f) is not None)
-        events.append(AuditEvent(actor=actor, action="employee.imported", entity_type="employee",
-                                 entity_id=r.employee_id,
-                                 details={"file": report.file, "row": row.number, "fields": filled}))
+        events.append(
+            AuditEvent(
+                actor=actor,
+                action="employee.imported",
+                entity_type="employee",
+                entity_id=r.employee_id,
+                details={"file": report.file, "row": row.number, "fields": filled},
+            )
+        )
     append_many(s, events)
     if progress:
         progress("writing", len(records), len(records))
     report.created = len(records)
-    append(s, AuditEvent(actor=actor, action="employees.import", entity_type="import", entity_id=report.sha256[:16],
-                         details=_summary(report)))
+    append(
+        s,
+        AuditEvent(
+            actor=actor,
+            action="employees.import",
+            entity_type="import",
+            entity_id=report.sha256[:16],
+            details=_summary(report),
+        ),
+    )
     _remember(s, report, actor)
 
 
 def _summary(report: ImportReport) -> dict[str, Any]:
     return {
-        "file": report.file, "sha256": report.sha256, "sheet": report.sheet, "mapping": report.mapping,
-        "as_of": report.as_of.isoformat(), "rows": report.rows, "created": report.created,
-        "unchanged": report.unchanged, "skipped": report.skipped, "skipped_rows": report.rows_with_errors[:500],
+        "file": report.file,
+        "sha256": report.sha256,
+        "sheet": report.sheet,
+        "mapping": report.mapping,
+        "as_of": report.as_of.isoformat(),
+        "rows": report.rows,
+        "created": report.created,
+        "unchanged": report.unchanged,
+        "skipped": report.skipped,
+        "skipped_rows": report.rows_with_errors[:500],
         "org_units_created": report.org_units_created,
     }
 
@@ -227,11 +323,26 @@ def _remember(s: Session, report: ImportReport, actor: str) -> None:
     meta = s.get(StoreMeta, key)
     at = now().isoformat()
     if meta is None:
-        s.add(StoreMeta(key=key, value={"file": report.file, "sha256": report.sha256, "as_of": report.as_of.isoformat(),
-                                        "mapping": report.mapping, "actor": actor, "first_imported_at": at,
-                                        "created": report.created}))
+        s.add(
+            StoreMeta(
+                key=key,
+                value={
+                    "file": report.file,
+                    "sha256": report.sha256,
+                    "as_of": report.as_of.isoformat(),
+                    "mapping": report.mapping,
+                    "actor": actor,
+                    "first_imported_at": at,
+                    "created": report.created,
+                },
+            )
+        )
     else:
-        meta.value = {**meta.value, "last_imported_at": at, "created": meta.value.get("created", 0) + report.created}
+        meta.value = {
+            **meta.value,
+            "last_imported_at": at,
+            "created": meta.value.get("created", 0) + report.created,
+        }
 
 
 def previous_as_of(url: str, file_path: str | Path) -> date | None:
@@ -242,6 +353,7 @@ def previous_as_of(url: str, file_path: str | Path) -> date | None:
 
 
 # --- the public entry point ------------------------------------------------------------------------
+
 
 def import_employees(
     url: str,
@@ -263,8 +375,15 @@ def import_employees(
         _check_columns(mapping, table)
         rows = _read(table, mapping, as_of, progress)
         sheet = table.sheet
-    report = ImportReport(file=path.name, sheet=sheet, sha256=file_sha256(path), mapping=mapping.label,
-                          as_of=as_of, rows=len(rows), dry_run=dry_run)
+    report = ImportReport(
+        file=path.name,
+        sheet=sheet,
+        sha256=file_sha256(path),
+        mapping=mapping.label,
+        as_of=as_of,
+        rows=len(rows),
+        dry_run=dry_run,
+    )
     with session_scope(url, write=not dry_run) as session:
         planner = Planner(session, mapping, rows)
         planner.run()
@@ -287,4 +406,3 @@ def import_employees(
         _write(planner, new_rows, report, actor, progress)
         report.written = True
     return report
-

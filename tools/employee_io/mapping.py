@@ -58,7 +58,8 @@ class ParentUnit(_Strict):
 
 class OrgUnitPolicy(_Strict):
     unknown: Literal["refuse", "create"] = Field(
-        "refuse", description="an org unit the store does not have: refuse the row, or create it under `parent`"
+        "refuse",
+        description="an org unit the store does not have: refuse the row, or create it under `parent`",
     )
     parent: ParentUnit | None = None
     kind: str = Field("department", max_length=20, description="kind of the units the import creates")
@@ -143,7 +144,9 @@ def _key(k: Any) -> str:
 
 class EmployeeMapping(_Strict):
     version: Literal[1] = Field(description="format version; 1")
-    name: str | None = Field(None, max_length=33, description="recorded as the employees' source; default: file name")
+    name: str | None = Field(
+        None, max_length=33, description="recorded as the employees' source; default: file name"
+    )
     description: str | None = None
     source: SourceSpec = SourceSpec()
     org_units: OrgUnitPolicy = OrgUnitPolicy()
@@ -154,7 +157,9 @@ class EmployeeMapping(_Strict):
     @classmethod
     def _known_targets(cls, v: Any) -> Any:
         if not isinstance(v, dict) or not v:
-            raise ValueError("`fields` must map employee fields to source columns, e.g. `employee_id: EmployeeNumber`")
+            raise ValueError(
+                "`fields` must map employee fields to source columns, e.g. `employee_id: EmployeeNumber`"
+            )
         for name in v:
             if name not in TARGETS:
                 raise ValueError(
@@ -176,8 +181,10 @@ class EmployeeMapping(_Strict):
             problems.append(
                 f"no mapping for {', '.join(missing)}: every employee needs them (use `value:` for a constant)"
             )
-        for anchor, needs in (("base_amount", ("currency", "pay_frequency")),
-                              ("address_line1", ("address_city", "address_country"))):
+        for anchor, needs in (
+            ("base_amount", ("currency", "pay_frequency")),
+            ("address_line1", ("address_city", "address_country")),
+        ):
             group = [f for f in have if TARGETS[f].group == TARGETS[anchor].group]
             if group and anchor not in have:
                 problems.append(f"{', '.join(sorted(group))} given without {anchor}")
@@ -192,8 +199,10 @@ class EmployeeMapping(_Strict):
             if spec.add is not None and kind is not Kind.NUMBER and not spec.years_before_as_of:
                 problems.append(f"fields.{name}: add only applies to numbers and years_before_as_of")
         if self.org_units.unknown == "create" and self.org_units.parent is None:
-            problems.append("org_units.unknown is 'create' but org_units.parent is missing: "
-                            "name the unit new ones go under (code and name)")
+            problems.append(
+                "org_units.unknown is 'create' but org_units.parent is missing: "
+                "name the unit new ones go under (code and name)"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -236,6 +245,7 @@ class EmployeeMapping(_Strict):
 
 
 # --- loading -------------------------------------------------------------------------------------
+
 
 class _Loader(yaml.SafeLoader):
     """YAML 1.2 booleans only (so `Yes: terminated` keeps the key 'Yes'), and no duplicate keys."""
@@ -280,7 +290,9 @@ def _explain(e: ValidationError) -> str:
             model = _model_at(parent)
             valid = [k for k in model.model_fields] if model else []
             where = ".".join(parent) or "the top level"
-            lines.append(f"unknown key {key!r} in {where}{did_you_mean(key, valid)}; valid keys: {', '.join(valid)}")
+            lines.append(
+                f"unknown key {key!r} in {where}{did_you_mean(key, valid)}; valid keys: {', '.join(valid)}"
+            )
             continue
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "missing":
@@ -291,7 +303,9 @@ def _explain(e: ValidationError) -> str:
 
 def parse_mapping(data: Any, *, where: str = "mapping") -> EmployeeMapping:
     if not isinstance(data, dict):
-        raise MappingError(f"{where}: expected keys version, source, org_units, fields; got {type(data).__name__}")
+        raise MappingError(
+            f"{where}: expected keys version, source, org_units, fields; got {type(data).__name__}"
+        )
     try:
         return EmployeeMapping.model_validate(data)
     except ValidationError as e:

@@ -33,14 +33,18 @@ class NewUnit:
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:
     for i in range(0, len(items), CHUNK):
-        yield items[i:i + CHUNK]
+        yield items[i : i + CHUNK]
 
 
 def _first_rows(session: Session, model: Any, ids: list[str]) -> dict[str, Any]:
     """The earliest effective-dated row per employee: the one an import created."""
     first: dict[str, Any] = {}
     for chunk in _chunks(ids):
-        stmt = select(model).where(model.employee_id.in_(chunk)).order_by(model.employee_id, model.valid_from, model.id)
+        stmt = (
+            select(model)
+            .where(model.employee_id.in_(chunk))
+            .order_by(model.employee_id, model.valid_from, model.id)
+        )
         for row in session.scalars(stmt):
             first.setdefault(row.employee_id, row)
     return first
@@ -58,8 +62,9 @@ def _same(have: Any, want: Any, fold: bool = False) -> bool:
     return _norm(str(have)) == _norm(str(want)) if fold else have == want
 
 
-def _differences(record: EmployeeRecord, mapping: EmployeeMapping, stored: dict[Group, Any],
-                 org: OrgUnit | None) -> list[str]:
+def _differences(
+    record: EmployeeRecord, mapping: EmployeeMapping, stored: dict[Group, Any], org: OrgUnit | None
+) -> list[str]:
     diffs = []
     for name in mapping.fields:
         target = TARGETS[name]
@@ -85,8 +90,9 @@ class Planner:
         self.parent_above: OrgUnit | None = None
 
     def fail(self, row: ParsedRow, field_name: str | None, message: str) -> None:
-        row.errors.append(RowError(row=row.number, column=self.mapping.where(field_name), field=field_name,
-                                   message=message))
+        row.errors.append(
+            RowError(row=row.number, column=self.mapping.where(field_name), field=field_name, message=message)
+        )
 
     def planned_unit_codes(self) -> list[str]:
         """Codes of the units this import creates: the parent when it is missing, then the new ones."""
@@ -117,14 +123,18 @@ class Planner:
                 for row in same:
                     others = ", ".join(str(o.number) for o in same if o is not row)
                     value = key(row)
-                    self.fail(row, field_name, f"{field_name}: duplicate {label} {value}: also in row {others}")
+                    self.fail(
+                        row, field_name, f"{field_name}: duplicate {label} {value}: also in row {others}"
+                    )
 
     def _existing(self) -> None:
         by_id = {r.employee_id: r for r in self.candidates() if r.employee_id}
         ids = list(by_id)
         employees = {}
         for chunk in _chunks(ids):
-            employees.update({e.id: e for e in self.s.scalars(select(Employee).where(Employee.id.in_(chunk)))})
+            employees.update(
+                {e.id: e for e in self.s.scalars(select(Employee).where(Employee.id.in_(chunk)))}
+            )
         if not employees:
             return
         found = list(employees)
@@ -135,20 +145,33 @@ class Planner:
         for eid, emp in employees.items():
             row = by_id[eid]
             job = jobs.get(eid)
-            stored = {Group.PERSON: emp, Group.JOB: job, Group.PAY: pay.get(eid), Group.ADDRESS: homes.get(eid)}
+            stored = {
+                Group.PERSON: emp,
+                Group.JOB: job,
+                Group.PAY: pay.get(eid),
+                Group.ADDRESS: homes.get(eid),
+            }
             assert row.record is not None
             diffs = _differences(row.record, self.mapping, stored, orgs.get(job.org_unit_id) if job else None)
             if diffs:
-                self.fail(row, "employee_id", f"{eid} already exists with different data in: {', '.join(diffs)}; "
-                          "changes go through record-change requests")
+                self.fail(
+                    row,
+                    "employee_id",
+                    f"{eid} already exists with different data in: {', '.join(diffs)}; "
+                    "changes go through record-change requests",
+                )
             row.existing = True
 
     def _emails_in_store(self) -> None:
-        by_email = {r.record.work_email: r for r in self.candidates()
-                    if r.record and r.record.work_email and not r.existing}
+        by_email = {
+            r.record.work_email: r
+            for r in self.candidates()
+            if r.record and r.record.work_email and not r.existing
+        }
         for chunk in _chunks(list(by_email)):
-            for eid, email in self.s.execute(select(Employee.id, Employee.work_email)
-                                             .where(Employee.work_email.in_(chunk))):
+            for eid, email in self.s.execute(
+                select(Employee.id, Employee.work_email).where(Employee.work_email.in_(chunk))
+            ):
                 row = by_email[email]
                 if eid != row.employee_id:
                     self.fail(row, "work_email", f"work_email: {email} already belongs to {eid}")
@@ -162,9 +185,13 @@ class Planner:
         if spec.under:
             self.parent_above = queries.org_by_code(self.s, spec.under)
             if self.parent_above is None:
-                raise ImportFileError(f"org_units.parent.under: there is no org unit with code {spec.under!r}")
+                raise ImportFileError(
+                    f"org_units.parent.under: there is no org unit with code {spec.under!r}"
+                )
             return
-        roots = list(self.s.scalars(select(OrgUnit).where(OrgUnit.parent_id.is_(None)).order_by(OrgUnit.code)))
+        roots = list(
+            self.s.scalars(select(OrgUnit).where(OrgUnit.parent_id.is_(None)).order_by(OrgUnit.code))
+        )
         if len(roots) > 1:
             raise ImportFileError(
                 f"org unit {spec.code!r} does not exist and the store has several top units "
@@ -200,8 +227,12 @@ class Planner:
             if len(found) == 1:
                 self.org_for[row.number] = found[0]
             elif found:
-                self.fail(row, field_name, f"{field_name}: {value!r} matches several org units "
-                          f"({', '.join(u.code for u in found)}); map org_unit_code instead")
+                self.fail(
+                    row,
+                    field_name,
+                    f"{field_name}: {value!r} matches several org units "
+                    f"({', '.join(u.code for u in found)}); map org_unit_code instead",
+                )
             elif policy.unknown == "create":
                 key = value if by_code else _norm(value)
                 if key not in self.new_units:
@@ -211,8 +242,12 @@ class Planner:
             else:
                 known = [u.code for u in units] if by_code else sorted({u.name for u in scope})
                 within = f" under {self.parent.code}" if by_code is False and self.parent else ""
-                self.fail(row, field_name, f"{field_name}: unknown org unit {value!r}{did_you_mean(value, known)}"
-                          f"{within}; known: {listing(known, 15) or 'none'} (or set org_units.unknown: create)")
+                self.fail(
+                    row,
+                    field_name,
+                    f"{field_name}: unknown org unit {value!r}{did_you_mean(value, known)}"
+                    f"{within}; known: {listing(known, 15) or 'none'} (or set org_units.unknown: create)",
+                )
 
     # managers --------------------------------------------------------------------------------------
 
@@ -221,8 +256,13 @@ class Planner:
         for row in self.rows:
             if row.employee_id:
                 in_file.setdefault(row.employee_id, row)
-        wanted = sorted({r.record.manager_id for r in self.candidates()
-                         if r.record and r.record.manager_id and r.record.manager_id not in in_file})
+        wanted = sorted(
+            {
+                r.record.manager_id
+                for r in self.candidates()
+                if r.record and r.record.manager_id and r.record.manager_id not in in_file
+            }
+        )
         in_store: set[str] = set()
         for chunk in _chunks(wanted):
             in_store.update(self.s.scalars(select(Employee.id).where(Employee.id.in_(chunk))))
@@ -242,8 +282,12 @@ class Planner:
                 m = row.record.manager_id if row.record else None
                 if m in in_file and not in_file[m].good and not in_file[m].existing and not row.existing:
                     boss = in_file[m]
-                    self.fail(row, "manager_id", f"manager_id: manager {m} (row {boss.number}) is not imported: "
-                              f"row {boss.number} has errors")
+                    self.fail(
+                        row,
+                        "manager_id",
+                        f"manager_id: manager {m} (row {boss.number}) is not imported: "
+                        f"row {boss.number} has errors",
+                    )
                     changed = True
 
     def _loops(self, in_file: dict[str, ParsedRow]) -> None:

@@ -18,7 +18,52 @@ from tools.store.models import EmployeeStatus, LeaverType, PayFrequency
 
 # ISO 4217 codes we expect in HR files; extend when a company pays in another currency.
 CURRENCIES = frozenset(
-    ["AED", "AUD", "BDT", "BRL", "CAD", "CHF", "CLP", "CNY", "COP", "CZK", "DKK", "EGP", "EUR", "GBP", "HKD", "HUF", "IDR", "ILS", "INR", "JPY", "KRW", "KZT", "MAD", "MXN", "MYR", "NGN", "NOK", "NZD", "PEN", "PHP", "PKR", "PLN", "QAR", "RON", "SAR", "SEK", "SGD", "THB", "TRY", "TWD", "UAH", "USD", "VND", "ZAR"]
+    [
+        "AED",
+        "AUD",
+        "BDT",
+        "BRL",
+        "CAD",
+        "CHF",
+        "CLP",
+        "CNY",
+        "COP",
+        "CZK",
+        "DKK",
+        "EGP",
+        "EUR",
+        "GBP",
+        "HKD",
+        "HUF",
+        "IDR",
+        "ILS",
+        "INR",
+        "JPY",
+        "KRW",
+        "KZT",
+        "MAD",
+        "MXN",
+        "MYR",
+        "NGN",
+        "NOK",
+        "NZD",
+        "PEN",
+        "PHP",
+        "PKR",
+        "PLN",
+        "QAR",
+        "RON",
+        "SAR",
+        "SEK",
+        "SGD",
+        "THB",
+        "TRY",
+        "TWD",
+        "UAH",
+        "USD",
+        "VND",
+        "ZAR",
+    ]
 )
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
@@ -99,28 +144,36 @@ class EmployeeRecord(BaseModel):
     @classmethod
     def _status(cls, v: str | None) -> str | None:
         if v and v not in EmployeeStatus._value2member_map_:
-            raise ValueError(f"unknown status {v!r}: expected {_choices(EmployeeStatus)} (use `map` to translate)")
+            raise ValueError(
+                f"unknown status {v!r}: expected {_choices(EmployeeStatus)} (use `map` to translate)"
+            )
         return v
 
     @field_validator("leaver_type")
     @classmethod
     def _leaver_type(cls, v: str | None) -> str | None:
         if v and v not in LeaverType._value2member_map_:
-            raise ValueError(f"unknown leaver type {v!r}: expected {_choices(LeaverType)} (use `map` to translate)")
+            raise ValueError(
+                f"unknown leaver type {v!r}: expected {_choices(LeaverType)} (use `map` to translate)"
+            )
         return v
 
     @field_validator("pay_frequency")
     @classmethod
     def _frequency(cls, v: str | None) -> str | None:
         if v and v not in PayFrequency._value2member_map_:
-            raise ValueError(f"unknown pay frequency {v!r}: expected {_choices(PayFrequency)} (use `map` to translate)")
+            raise ValueError(
+                f"unknown pay frequency {v!r}: expected {_choices(PayFrequency)} (use `map` to translate)"
+            )
         return v
 
     @field_validator("currency")
     @classmethod
     def _currency(cls, v: str | None) -> str | None:
         if v and v not in CURRENCIES:
-            raise ValueError(f"unknown currency {v!r}: expected an ISO 4217 code such as CNY, USD, EUR, GBP, SGD")
+            raise ValueError(
+                f"unknown currency {v!r}: expected an ISO 4217 code such as CNY, USD, EUR, GBP, SGD"
+            )
         return v
 
     @field_validator("address_country")
@@ -161,29 +214,45 @@ class EmployeeRecord(BaseModel):
         return any(getattr(self, f) for f in ADDRESS_FIELDS)
 
 
-ADDRESS_FIELDS = ("address_line1", "address_line2", "address_city", "address_region", "address_postcode",
-                  "address_country")
+ADDRESS_FIELDS = (
+    "address_line1",
+    "address_line2",
+    "address_city",
+    "address_region",
+    "address_postcode",
+    "address_country",
+)
 
 
 def cross_check(record: EmployeeRecord, as_of: date) -> list[tuple[str, str]]:
     """(field, problem) for rules across fields; fills in the derived status."""
     problems: list[tuple[str, str]] = []
     if not record.name_for_display:
-        problems.append(("display_name", "missing required value (no display name, given name or family name)"))
+        problems.append(
+            ("display_name", "missing required value (no display name, given name or family name)")
+        )
     if not record.org_unit_code and not record.org_unit_name:
         field = "org_unit_code" if "org_unit_code" in record.model_fields_set else "org_unit_name"
         problems.append((field, "missing required value (org unit)"))
     term = record.termination_date
     if term is not None and term <= record.hire_date:
-        problems.append(("termination_date", f"termination date {term} is not after the hire date {record.hire_date}"))
+        problems.append(
+            ("termination_date", f"termination date {term} is not after the hire date {record.hire_date}")
+        )
     if record.birth_date is not None and record.birth_date >= record.hire_date:
-        problems.append(("birth_date", f"birth date {record.birth_date} is not before the hire date {record.hire_date}"))
+        problems.append(
+            ("birth_date", f"birth date {record.birth_date} is not before the hire date {record.hire_date}")
+        )
     if record.status is None:
-        record.status = EmployeeStatus.TERMINATED if term is not None and term <= as_of else EmployeeStatus.ACTIVE
+        record.status = (
+            EmployeeStatus.TERMINATED if term is not None and term <= as_of else EmployeeStatus.ACTIVE
+        )
     elif record.status == EmployeeStatus.TERMINATED and term is None:
         problems.append(("status", "status is terminated but there is no termination_date"))
     elif record.status == EmployeeStatus.ACTIVE and term is not None and term <= as_of:
-        problems.append(("status", f"status is active but the termination date {term} is on or before {as_of}"))
+        problems.append(
+            ("status", f"status is active but the termination date {term} is on or before {as_of}")
+        )
     for field in ("leaver_type", "leaver_reason"):
         if getattr(record, field) and term is None:
             problems.append((field, f"{field} given but there is no termination_date"))
@@ -194,7 +263,9 @@ def cross_check(record: EmployeeRecord, as_of: date) -> list[tuple[str, str]]:
     else:
         for field in ("currency", "pay_frequency"):
             if getattr(record, field):
-                problems.append(("base_amount", f"missing required value ({field} is given, the amount is not)"))
+                problems.append(
+                    ("base_amount", f"missing required value ({field} is given, the amount is not)")
+                )
                 break
     if record.has_address:
         problems += _address_problems(record)
@@ -208,8 +279,13 @@ def _address_problems(record: EmployeeRecord) -> list[tuple[str, str]]:
     try:
         address = PostalAddress(**{f.removeprefix("address_"): getattr(record, f) for f in ADDRESS_FIELDS})
     except ValidationError as e:
-        return [("address_" + (str(err["loc"][0]) if err["loc"] else "postcode"),
-                 err["msg"].removeprefix("Value error, ")) for err in e.errors()]
+        return [
+            (
+                "address_" + (str(err["loc"][0]) if err["loc"] else "postcode"),
+                err["msg"].removeprefix("Value error, "),
+            )
+            for err in e.errors()
+        ]
     for f in ADDRESS_FIELDS:  # stored as the address tools normalise it (e.g. upper-case postcodes)
         setattr(record, f, getattr(address, f.removeprefix("address_")))
     return []

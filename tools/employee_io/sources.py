@@ -74,19 +74,25 @@ def _header(path: Path, cells: list[Any] | None, spec: SourceSpec, sheet: str | 
     where = f"{path.name} (sheet {sheet!r})" if sheet else path.name
     if cells is None:
         raise ImportFileError(
-            f"{where} is empty" if spec.header_row == 1 else f"{where} has no row {spec.header_row} (source.header_row)"
+            f"{where} is empty"
+            if spec.header_row == 1
+            else f"{where} has no row {spec.header_row} (source.header_row)"
         )
     names = ["" if v is None else str(v).strip() for v in cells]
     while names and not names[-1]:
         names.pop()
     if not names:
-        raise ImportFileError(f"{where}: row {spec.header_row} (the header row) is empty; set source.header_row "
-                              "to the row holding the column names")
+        raise ImportFileError(
+            f"{where}: row {spec.header_row} (the header row) is empty; set source.header_row "
+            "to the row holding the column names"
+        )
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         if name and name in seen:
-            raise ImportFileError(f"{where}: column {name!r} appears twice in the header (columns "
-                                  f"{_letter(seen[name])} and {_letter(i)}); rename one")
+            raise ImportFileError(
+                f"{where}: column {name!r} appears twice in the header (columns "
+                f"{_letter(seen[name])} and {_letter(i)}); rename one"
+            )
         seen.setdefault(name, i)
     return names
 
@@ -101,8 +107,9 @@ def _open_csv(path: Path, spec: SourceSpec) -> Table:
     try:
         handle = path.open(newline="", encoding=spec.encoding)
     except LookupError:
-        raise ImportFileError(f"unknown text encoding {spec.encoding!r} in source.encoding "
-                              "(try utf-8-sig or gb18030)") from None
+        raise ImportFileError(
+            f"unknown text encoding {spec.encoding!r} in source.encoding (try utf-8-sig or gb18030)"
+        ) from None
     reader = csv.reader(handle, delimiter=spec.delimiter)
 
     def records() -> Iterator[tuple[int, list[Any]]]:
@@ -133,8 +140,10 @@ def _open_csv(path: Path, spec: SourceSpec) -> Table:
         for other in (";", "\t", "|"):
             if other in columns[0]:
                 handle.close()
-                raise ImportFileError(f"{path.name}: the header is one column {columns[0][:60]!r}; the file seems "
-                                      f"separated by {other!r}: set source.delimiter in the mapping")
+                raise ImportFileError(
+                    f"{path.name}: the header is one column {columns[0][:60]!r}; the file seems "
+                    f"separated by {other!r}: set source.delimiter in the mapping"
+                )
     return Table(path, columns, _count_lines(path) - spec.header_row, None, stream, handle.close)
 
 
@@ -155,8 +164,10 @@ def _open_excel(path: Path, spec: SourceSpec) -> Table:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
-        raise ImportFileError(f"cannot read {path.name} as an Excel workbook ({type(e).__name__}: {e}); "
-                              "save it again from Excel as .xlsx, or export it as CSV") from None
+        raise ImportFileError(
+            f"cannot read {path.name} as an Excel workbook ({type(e).__name__}: {e}); "
+            "save it again from Excel as .xlsx, or export it as CSV"
+        ) from None
     try:
         names = wb.sheetnames
         if spec.sheet is None:
@@ -164,8 +175,10 @@ def _open_excel(path: Path, spec: SourceSpec) -> Table:
         elif spec.sheet in names:
             ws = wb[spec.sheet]
         else:
-            raise ImportFileError(f"{path.name} has no sheet {spec.sheet!r}{did_you_mean(spec.sheet, names)}; "
-                                  f"its sheets: {listing(names)}")
+            raise ImportFileError(
+                f"{path.name} has no sheet {spec.sheet!r}{did_you_mean(spec.sheet, names)}; "
+                f"its sheets: {listing(names)}"
+            )
         rows = ws.iter_rows(min_row=spec.header_row, values_only=True)
         first = next(rows, None)
         columns = _header(path, list(first) if first is not None else None, spec, ws.title)
@@ -182,9 +195,13 @@ def open_table(path: str | Path, spec: SourceSpec) -> Table:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".xls":
-        raise ImportFileError(f"{path.name} is in the old .xls format: save it as .xlsx (Excel workbook) or CSV")
+        raise ImportFileError(
+            f"{path.name} is in the old .xls format: save it as .xlsx (Excel workbook) or CSV"
+        )
     if suffix not in SUPPORTED:
-        raise ImportFileError(f"cannot import {path.name}: use an Excel workbook (.xlsx) or a CSV file (.csv)")
+        raise ImportFileError(
+            f"cannot import {path.name}: use an Excel workbook (.xlsx) or a CSV file (.csv)"
+        )
     if not path.is_file():
         raise ImportFileError(f"file {str(path)!r} not found")
     if path.stat().st_size == 0:

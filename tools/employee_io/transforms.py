@@ -12,8 +12,17 @@ from tools.employee_io.mapping import AS_OF, FieldSpec, template_columns
 from tools.employee_io.targets import Kind, Target
 
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
-_FORMAT_WORDS = {"%Y": "YYYY", "%y": "YY", "%m": "MM", "%d": "DD", "%b": "Mon", "%B": "Month",
-                 "%H": "hh", "%M": "mm", "%S": "ss"}
+_FORMAT_WORDS = {
+    "%Y": "YYYY",
+    "%y": "YY",
+    "%m": "MM",
+    "%d": "DD",
+    "%b": "Mon",
+    "%B": "Month",
+    "%H": "hh",
+    "%M": "mm",
+    "%S": "ss",
+}
 
 
 class FieldProblem(ValueError):
@@ -37,8 +46,15 @@ def _raw(spec: FieldSpec, values: dict[str, Any]) -> Any:
     parts = {c: values.get(c) for c in template_columns(spec.template)}
     if any(v is None for v in parts.values()):
         return None  # "IBM-{EmployeeNumber}" with no number is missing, not "IBM-"
-    return re.sub(r"\{([^{}]*)\}", lambda m: as_text(parts[m.group(1).strip()]),
-                  spec.template.replace("{{", "\0").replace("}}", "\1")).replace("\0", "{").replace("\1", "}")
+    return (
+        re.sub(
+            r"\{([^{}]*)\}",
+            lambda m: as_text(parts[m.group(1).strip()]),
+            spec.template.replace("{{", "\0").replace("}}", "\1"),
+        )
+        .replace("\0", "{")
+        .replace("\1", "}")
+    )
 
 
 def _lookup(spec: FieldSpec, raw: Any) -> Any:
@@ -93,7 +109,9 @@ def _to_date(spec: FieldSpec, raw: Any, as_of: date) -> date:
         try:
             years = to_number(raw) + Decimal(str(spec.add or 0))
         except FieldProblem:
-            raise FieldProblem(f"expected a number of years before the as-of date, got {as_text(raw)!r}") from None
+            raise FieldProblem(
+                f"expected a number of years before the as-of date, got {as_text(raw)!r}"
+            ) from None
         if years < 0:
             raise FieldProblem(f"{as_text(raw)!r} years is negative")
         return years_before(as_of, years)

@@ -44,13 +44,15 @@ def _problems(session: Session, employee: Employee, change: AddressChange, on: d
     if change.effective_on < employee.hire_date:
         problems.append(f"effective date {change.effective_on} is before the hire date {employee.hire_date}")
     if change.effective_on < on - MAX_BACKDATE:
-        problems.append(f"effective date {change.effective_on} is more than {MAX_BACKDATE.days} days in the past")
+        problems.append(
+            f"effective date {change.effective_on} is more than {MAX_BACKDATE.days} days in the past"
+        )
     if change.effective_on > on + MAX_POSTDATE:
         problems.append(f"effective date {change.effective_on} is more than a year ahead")
     later = session.scalar(
-        select(EmployeeAddress.valid_from).where(
-            EmployeeAddress.employee_id == employee.id, EmployeeAddress.valid_from >= change.effective_on
-        ).limit(1)
+        select(EmployeeAddress.valid_from)
+        .where(EmployeeAddress.employee_id == employee.id, EmployeeAddress.valid_from >= change.effective_on)
+        .limit(1)
     )
     if later is not None:
         problems.append(f"an address from {later} is already recorded; a change must start after it")
@@ -66,8 +68,9 @@ def employee_address(ctx: ToolContext, args: EmployeeRef) -> CurrentAddress:
     with store() as session:
         employee = visible_employee(session, ctx, args.employee_id)
         row = queries.current(session, EmployeeAddress, employee.id, today())
-        return CurrentAddress(employee_id=employee.id, address=_as_address(row),
-                              valid_from=row.valid_from if row else None)
+        return CurrentAddress(
+            employee_id=employee.id, address=_as_address(row), valid_from=row.valid_from if row else None
+        )
 
 
 @tool("employee.check_address_change", risk=Risk.READ, roles=REQUESTERS)
@@ -103,8 +106,13 @@ def change_address(ctx: ToolContext, args: AddressChange) -> AddressChangeApplie
             )
         )
         if done is not None:
-            return AddressChangeApplied(employee_id=done.employee_id, record_id=done.id, previous_record_id=None,
-                                        effective_on=done.valid_from, already_applied=True)
+            return AddressChangeApplied(
+                employee_id=done.employee_id,
+                record_id=done.id,
+                previous_record_id=None,
+                effective_on=done.valid_from,
+                already_applied=True,
+            )
         employee = session.get(Employee, args.employee_id.upper())
         if employee is None:
             raise ToolError(f"no employee {args.employee_id}")
@@ -123,11 +131,22 @@ def change_address(ctx: ToolContext, args: AddressChange) -> AddressChangeApplie
         session.flush()
         changed = [f for f in _FIELDS if getattr(_as_address(previous), f, None) != getattr(args.address, f)]
         record_audit(
-            session, ctx, "employee.change_address", "employee.address_changed",
-            entity_type="employee", entity_id=employee.id,
-            details={"record_id": row.id, "previous_record_id": previous.id if previous else None,
-                     "effective_on": args.effective_on.isoformat(), "fields": changed},
+            session,
+            ctx,
+            "employee.change_address",
+            "employee.address_changed",
+            entity_type="employee",
+            entity_id=employee.id,
+            details={
+                "record_id": row.id,
+                "previous_record_id": previous.id if previous else None,
+                "effective_on": args.effective_on.isoformat(),
+                "fields": changed,
+            },
         )
-        return AddressChangeApplied(employee_id=employee.id, record_id=row.id,
-                                    previous_record_id=previous.id if previous else None,
-                                    effective_on=args.effective_on)
+        return AddressChangeApplied(
+            employee_id=employee.id,
+            record_id=row.id,
+            previous_record_id=previous.id if previous else None,
+            effective_on=args.effective_on,
+        )

@@ -28,19 +28,31 @@ def approvers_for(ctx: ToolContext, args: ApproversQuery) -> ApproverChain:
             if user is None or user.username == args.requested_by:
                 continue
             return ApproverChain(
-                approvers=[ApproverRef(username=user.username, employee_id=manager_id, display_name=user.display_name)],
-                rule="the employee's manager approves" if level == 0
+                approvers=[
+                    ApproverRef(
+                        username=user.username, employee_id=manager_id, display_name=user.display_name
+                    )
+                ],
+                rule="the employee's manager approves"
+                if level == 0
                 else "the manager's manager approves (the manager cannot approve this request)",
             )
-        hr_ops = [u for u in session.scalars(
-            select(User).join(UserRole, UserRole.username == User.username)
-            .where(UserRole.role == Role.HR_OPS, User.active)
-            .order_by(User.username)
-        ) if u.username != args.requested_by]
+        hr_ops = [
+            u
+            for u in session.scalars(
+                select(User)
+                .join(UserRole, UserRole.username == User.username)
+                .where(UserRole.role == Role.HR_OPS, User.active)
+                .order_by(User.username)
+            )
+            if u.username != args.requested_by
+        ]
         if not hr_ops:
             raise ToolError(f"{employee.id} has no manager who can approve and no other HR ops user exists")
         return ApproverChain(
-            approvers=[ApproverRef(username=u.username, employee_id=u.employee_id, display_name=u.display_name)
-                       for u in hr_ops],
+            approvers=[
+                ApproverRef(username=u.username, employee_id=u.employee_id, display_name=u.display_name)
+                for u in hr_ops
+            ],
             rule="no manager with an account: any HR ops user approves",
         )

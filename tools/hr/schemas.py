@@ -90,7 +90,9 @@ class PostalAddress(BaseModel):
             self.postcode = self.postcode.upper()
         rule = POSTCODES.get(self.country)
         if rule and self.postcode and not rule[0].match(self.postcode):
-            raise ValueError(f"postcode {self.postcode!r} does not look like a {self.country} postcode ({rule[1]})")
+            raise ValueError(
+                f"postcode {self.postcode!r} does not look like a {self.country} postcode ({rule[1]})"
+            )
         return self
 
     def one_line(self) -> str:

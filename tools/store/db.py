@@ -54,8 +54,9 @@ def engine_for(url: str) -> Engine:
 @lru_cache(maxsize=16)
 def _session_factory(url: str, write: bool) -> sessionmaker[Session]:
     engine = engine_for(url)
-    return sessionmaker(engine.execution_options(**{WRITE_OPTION: True}) if write else engine,
-                        expire_on_commit=False)
+    return sessionmaker(
+        engine.execution_options(**{WRITE_OPTION: True}) if write else engine, expire_on_commit=False
+    )
 
 
 @contextmanager

@@ -65,7 +65,9 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
             request_id=req.request_id,
             workflow_id=workflow.info().workflow_id,
         )
-        change = AddressChange(employee_id=req.employee_id, address=req.address, effective_on=req.effective_on)
+        change = AddressChange(
+            employee_id=req.employee_id, address=req.address, effective_on=req.effective_on
+        )
         self._note(f"requested by {req.requested_by}")
         await self._audit("request.submitted", req.requested_by, {"kind": KIND})
         self._publish()
@@ -76,7 +78,10 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
             return await self._close(Stage.INVALID, problems=check.problems)
 
         chain = await call_tool(
-            "approvals.approvers_for", ctx, ApproversQuery(kind=KIND, employee_id=req.employee_id, requested_by=req.requested_by), ApproverChain
+            "approvals.approvers_for",
+            ctx,
+            ApproversQuery(kind=KIND, employee_id=req.employee_id, requested_by=req.requested_by),
+            ApproverChain,
         )
         st.summary = (await summary_agent.run(facts_prompt(self._facts(req, chain)))).output
         now = workflow.now()
@@ -93,7 +98,9 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
         self._publish()
 
         try:
-            await workflow.wait_condition(lambda: st.approval.decision is not None, timeout=req.approval_timeout)
+            await workflow.wait_condition(
+                lambda: st.approval.decision is not None, timeout=req.approval_timeout
+            )
         except TimeoutError:
             st.approval.expired = True
             self._note("no decision before the approval deadline")
@@ -103,7 +110,9 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
         decision = st.approval.decision
         assert decision is not None
         await self._audit(
-            f"request.{decision.verdict}d", decision.approver, {"reason": decision.reason} if decision.reason else {}
+            f"request.{decision.verdict}d",
+            decision.approver,
+            {"reason": decision.reason} if decision.reason else {},
         )
         if decision.verdict is Verdict.REJECT:
             return await self._close(Stage.REJECTED)
@@ -115,7 +124,10 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
         )
         try:
             st.applied = await call_tool(
-                "employee.change_address", ctx.model_copy(update={"approval": grant}), change, AddressChangeApplied
+                "employee.change_address",
+                ctx.model_copy(update={"approval": grant}),
+                change,
+                AddressChangeApplied,
             )
         except ActivityError as e:
             cause = e.cause
@@ -135,7 +147,10 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
     async def decide(self, decision: Decision) -> DecisionRecord:
         assert self._state is not None and self._state.approval is not None
         record = self._state.approval.record(decision, workflow.now())
-        self._note(f"{decision.verdict}d by {decision.approver}" + (f": {decision.reason}" if decision.reason else ""))
+        self._note(
+            f"{decision.verdict}d by {decision.approver}"
+            + (f": {decision.reason}" if decision.reason else "")
+        )
         return record
 
     @decide.validator
@@ -175,7 +190,8 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
         assert st is not None
         pending = st.approval.usernames if st.approval and st.approval.pending and not st.stage.closed else []
         workflow.logger.info(
-            "request stage", extra={"request_id": st.request_id, "stage": st.stage.value, "employee_id": st.employee_id}
+            "request stage",
+            extra={"request_id": st.request_id, "stage": st.stage.value, "employee_id": st.employee_id},
         )
         workflow.upsert_search_attributes(
             [
@@ -217,4 +233,3 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
         # Let an in-flight decision update finish before the workflow completes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return st
-
