@@ -76,7 +76,9 @@ async def test_request_approve_and_who_may_see_it(api: httpx.AsyncClient) -> Non
     own = await api.post(
         f"/api/requests/{request_id}/decision", json={"verdict": "approve"}, headers=_as("wang.fang")
     )
-    assert own.status_code == 409 and "wang.fang requested REQ-1 and cannot approve it" in own.json()["detail"]
+    assert (
+        own.status_code == 409 and "wang.fang requested REQ-1 and cannot approve it" in own.json()["detail"]
+    )
     wrong = await api.post(
         f"/api/requests/{request_id}/decision", json={"verdict": "approve"}, headers=_as("amy.hughes")
     )
