@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
+from functools import lru_cache
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import (
     SearchAttributePair,
@@ -29,11 +31,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from hrops.clock import now, today
 from hrops.settings import Settings, get_settings
-from tools.hr.schemas import AddressChange, AddressChangeCheck, PostalAddress
-from tools.registry import ToolContext, registry
-from tools.store.db import session_scope
+from tools.hr.schemas import AddressChange, AddressChangeCheck, ApproversQuery, PostalAddress
+from tools.registry import ToolContext, ToolError, registry
+from tools.store.db import migrate, session_scope
 from tools.store.identity import Principal, UnknownUser, resolve_principal
-from tools.store.models import RequestRecord
+from tools.store.models import RequestRecord, User
 from workflows import search_attributes as sa
 from workflows import task_queues
 from workflows.address_change.messages import KIND, AddressChangeRequest, RequestState, workflow_id_for
@@ -83,11 +85,22 @@ def parse_request_id(text: str) -> int:
 
 def principal(who: str, settings: Settings | None = None) -> Principal:
     settings = settings or get_settings()
+    _ready(settings.db_url)
     with session_scope(settings.db_url) as session:
         try:
             return resolve_principal(session, who, today())
         except UnknownUser as e:
+            if session.scalar(select(User.username).limit(1)) is None:
+                raise RequestError(
+                    "the HR store has no users yet: run `hrops seed` (demo company) or `hrops import employees ...`"
+                ) from None
             raise RequestError(str(e)) from None
+
+
+@lru_cache(maxsize=4)
+def _ready(url: str) -> None:
+    """Migrate once per process, so a fresh var/ gives a clear message instead of 'no such table'."""
+    migrate(url)
 
 
 def _ctx(p: Principal) -> ToolContext:
@@ -158,6 +171,15 @@ async def submit_address_change(
     )
     if not check.ok:
         raise RequestError("; ".join(check.problems))
+    try:  # an approver must exist before anything starts
+        await asyncio.to_thread(
+            registry.call,
+            "approvals.approvers_for",
+            _ctx(requester),
+            ApproversQuery(kind=KIND, employee_id=change.employee_id, requested_by=requester.username),
+        )
+    except ToolError as e:
+        raise RequestError(str(e)) from None
 
     number = await asyncio.to_thread(_allocate, settings, change.employee_id, workflow_id, requester.username)
     request_id = f"{PREFIX}{number}"
@@ -189,6 +211,16 @@ async def submit_address_change(
     winner = desc.typed_search_attributes.get(sa.REQUEST_ID)
     await asyncio.to_thread(_settle, settings, number, desc.run_id if winner == request_id else None)
     if winner != request_id:
+        # Someone else's request started first: the same change is theirs; a different one is refused.
+        theirs = await _running_state(client, workflow_id)
+        if theirs is not None and (theirs.proposed, theirs.effective_on) != (
+            change.address,
+            change.effective_on,
+        ):
+            raise RequestError(
+                f"{change.employee_id} already has a pending address change {theirs.request_id} "
+                "(submitted at the same moment, with a different address); decide it before requesting another"
+            )
         return Submitted(request_id=winner or "?", workflow_id=workflow_id, created=False)
     return Submitted(request_id=request_id, workflow_id=workflow_id, created=True, check=check)
 
@@ -237,7 +269,14 @@ async def decide(
         request_id=f"{PREFIX}{number}", approver=approver.username, verdict=verdict, reason=reason
     )
     try:
-        return await handle.execute_update(AddressChangeWorkflow.decide, decision)
+        return await asyncio.wait_for(
+            handle.execute_update(AddressChangeWorkflow.decide, decision), timeout=QUERY_TIMEOUT
+        )
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        raise RequestError(
+            f"no worker answered for {decision.request_id}, so the decision is not confirmed: check `hrops status` "
+            f"(is worker-main running?), then `hrops requests show {decision.request_id}` before trying again"
+        ) from None
     except WorkflowUpdateFailedError as e:
         cause = e.cause
         raise RequestError(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None

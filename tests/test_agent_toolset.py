@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 import tools.hr  # noqa: F401  (registers the HR tools)
 from agents.toolsets import AgentDeps, registry_toolset
+from tools.hr.schemas import AddressChange
 from tools.registry import ApprovalGrant, ApprovalRequired, ToolContext, registry
 from tools.store.db import session_scope
 from tools.store.models import EmployeeAddress, Role
@@ -89,7 +90,12 @@ def test_read_tool_runs_and_write_tool_waits_for_approval(company: str) -> None:
             deferred_tool_results=DeferredToolResults(approvals={call_id: True}),
         )
 
-    grant = ApprovalGrant(request_id="REQ-5", approver="li.wei", decided_at="2026-11-23T09:00:00Z")
+    grant = ApprovalGrant.for_args(
+        AddressChange.model_validate(CHANGE),
+        request_id="REQ-5",
+        approver="li.wei",
+        decided_at="2026-11-23T09:00:00Z",
+    )
     done = writer.run_sync(
         message_history=first.all_messages(),
         deps=_deps(request_id="REQ-5", approval=grant),

@@ -45,4 +45,4 @@ def test_db_upgrade_is_idempotent() -> None:
         proc = subprocess.run(
             [sys.executable, "-m", "hrops", "db", "upgrade"], capture_output=True, text=True
         )
-        assert proc.returncode == 0 and "schema at revision 0001" in proc.stdout
+        assert proc.returncode == 0 and "schema at revision 0002" in proc.stdout

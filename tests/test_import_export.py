@@ -666,3 +666,38 @@ def test_cli_exit_code_and_message_for_a_bad_file(store_url: str, mapping_file: 
     )
     assert proc.returncode == 1
     assert "old .xls format: save it as .xlsx" in proc.stderr
+
+
+def test_a_current_export_reimports_unchanged_after_an_approved_change(company: str, tmp_path) -> None:
+    """Re-import compares with the rows in force today too, not only with what an import created."""
+    import tools.hr  # noqa: F401
+    from tests.conftest import TODAY
+    from tools.employee_io import export_employees, import_employees
+    from tools.hr.schemas import AddressChange
+    from tools.registry import ApprovalGrant, ToolContext, registry
+    from tools.store.classification import Classification
+    from tools.store.models import Role
+
+    change = AddressChange.model_validate(
+        {
+            "employee_id": "E1003",
+            "effective_on": TODAY.isoformat(),
+            "address": {"line1": "1 Jinke Road", "city": "Shanghai", "postcode": "201203", "country": "CN"},
+        }
+    )
+    grant = ApprovalGrant.for_args(
+        change, request_id="REQ-1", approver="li.wei", decided_at="2026-11-23T09:00:00Z"
+    )
+    ctx = ToolContext(actor="amy.hughes", roles=frozenset({Role.HR_OPS}), request_id="REQ-1", approval=grant)
+    registry.call("employee.change_address", ctx, change)
+    out = tmp_path / "now.xlsx"
+    export_employees(
+        company,
+        out,
+        as_of=TODAY,
+        actor="amy.hughes",
+        include={Classification.PERSONAL, Classification.SENSITIVE},
+        org_code=None,
+    )
+    report = import_employees(company, out, None, as_of=TODAY, actor="amy.hughes")
+    assert report.errors == [] and report.created == 0 and report.unchanged == 4

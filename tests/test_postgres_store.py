@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from tests import company as tiny
+from tools.hr.schemas import AddressChange
 from tools.registry import ApprovalGrant, ToolContext, registry
 from tools.store import audit
 from tools.store.db import engine_for, migrate, session_scope
@@ -57,7 +58,12 @@ def test_store_and_tools_work_on_postgres(pg_url: str) -> None:
         "effective_on": "2026-11-23",
         "address": {"line1": "1 Jinke Road", "city": "Shanghai", "postcode": "201203", "country": "CN"},
     }
-    grant = ApprovalGrant(request_id="REQ-1", approver="li.wei", decided_at="2026-11-23T09:00:00Z")
+    grant = ApprovalGrant.for_args(
+        AddressChange.model_validate(change),
+        request_id="REQ-1",
+        approver="li.wei",
+        decided_at="2026-11-23T09:00:00Z",
+    )
     ctx = ToolContext(actor="amy.hughes", roles=frozenset({Role.HR_OPS}), request_id="REQ-1", approval=grant)
     assert registry.call("employee.check_address_change", ctx, change).ok
     applied = registry.call("employee.change_address", ctx, change)

@@ -6,6 +6,7 @@ import pytest
 from pydantic import BaseModel
 
 import tools.hr  # noqa: F401  (registers the HR tools)
+from tools.hr.schemas import AddressChange
 from tools.registry import (
     ApprovalGrant,
     ApprovalRequired,
@@ -57,16 +58,63 @@ def test_roles_and_approval_are_enforced_before_the_tool_runs(company: str) -> N
         registry.call("employee.change_address", _ctx(roles=frozenset({Role.MANAGER})), change)
     with pytest.raises(ApprovalRequired, match="runs only for an approved request"):
         registry.call("employee.change_address", _ctx(request_id="REQ-1"), change)
-    grant = ApprovalGrant(request_id="REQ-2", approver="li.wei", decided_at="2026-11-23T10:00:00Z")
+    approved = AddressChange.model_validate(change)
+    grant = ApprovalGrant.for_args(
+        approved, request_id="REQ-2", approver="li.wei", decided_at="2026-11-23T10:00:00Z"
+    )
     with pytest.raises(ApprovalRequired):  # a grant for another request does not count
         registry.call("employee.change_address", _ctx(request_id="REQ-1", approval=grant), change)
     with pytest.raises(ToolError, match="bad input for employee.change_address"):
         registry.call(
             "employee.change_address", _ctx(request_id="REQ-2", approval=grant), {"employee_id": "E1003"}
         )
+    # The grant covers exactly the approved change: not another employee, not another address.
+    for other in (
+        {**change, "employee_id": "E1002"},
+        {**change, "address": {**change["address"], "line1": "9 Elsewhere"}},
+    ):
+        with pytest.raises(ApprovalRequired, match="covers other arguments"):
+            registry.call("employee.change_address", _ctx(request_id="REQ-2", approval=grant), other)
     done = registry.call("employee.change_address", _ctx(request_id="REQ-2", approval=grant), change)
-    again = registry.call("employee.change_address", _ctx(request_id="REQ-2", approval=grant), change)
+    # A retry with the id spelt differently is the same change, already applied.
+    again = registry.call(
+        "employee.change_address",
+        _ctx(request_id="REQ-2", approval=grant),
+        {**change, "employee_id": "e1003"},
+    )
     assert (again.record_id, again.already_applied, done.already_applied) == (done.record_id, True, False)
+    # An approved change still needs a requester allowed to make it.
+    mine = {**change, "employee_id": "E1002"}
+    as_wang = ToolContext(
+        actor="wang.fang",
+        roles=frozenset({Role.EMPLOYEE}),
+        actor_employee_id="E1003",
+        request_id="REQ-3",
+        approval=ApprovalGrant.for_args(
+            AddressChange.model_validate(mine),
+            request_id="REQ-3",
+            approver="chen.jing",
+            decided_at="2026-11-23T10:00:00Z",
+        ),
+    )
+    with pytest.raises(ToolDenied, match="only for themselves"):
+        registry.call("employee.change_address", as_wang, mine)
+
+
+def test_risky_tools_refuse_without_a_grant_and_read_tools_cannot_write(company: str) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from tools.hr.access import store
+    from tools.store.models import AuditEntry
+
+    for spec in registry:
+        if spec.requires_approval:
+            with pytest.raises(ApprovalRequired):
+                registry.call(spec.name, _ctx(roles=frozenset(spec.roles), request_id="REQ-1"), {})
+    # Read tools get read-only sessions: a write inside one fails instead of landing.
+    with pytest.raises(OperationalError, match="readonly"), store() as session:
+        session.add(AuditEntry(actor="x", action="x", details={}, prev_hash="0", hash="1"))
+        session.flush()
 
 
 def test_read_tools_show_only_what_the_caller_may_see(company: str) -> None:

@@ -14,13 +14,14 @@ model or a workflow bug cannot skip them.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tools.store.models import Role
 
@@ -44,14 +45,24 @@ class Risk(StrEnum):
 ALL_ROLES = frozenset(Role)
 
 
+def args_digest(args: BaseModel) -> str:
+    """Fingerprint of a tool's validated arguments: an approval covers exactly these."""
+    return hashlib.sha256(args.model_dump_json().encode()).hexdigest()
+
+
 class ApprovalGrant(BaseModel):
-    """Proof that a person allowed to decide approved this exact request."""
+    """Proof that a person allowed to decide approved this exact change of this request."""
 
     model_config = ConfigDict(frozen=True)
 
     request_id: str
     approver: str
     decided_at: str
+    args_digest: str = Field(description="args_digest() of the arguments that were approved")
+
+    @classmethod
+    def for_args(cls, args: BaseModel, **fields: str) -> ApprovalGrant:
+        return cls(args_digest=args_digest(args), **fields)
 
 
 class ToolContext(BaseModel):
@@ -137,6 +148,12 @@ class ToolRegistry:
                 )
         return spec
 
+    def _check_grant(self, spec: ToolSpec[Any, Any], ctx: ToolContext, args: BaseModel) -> None:
+        if spec.requires_approval and ctx.approval and ctx.approval.args_digest != args_digest(args):
+            raise ApprovalRequired(
+                f"{spec.name}: the approval of {ctx.approval.request_id} covers other arguments than these"
+            )
+
     def call(self, name: str, ctx: ToolContext, args: BaseModel | dict[str, Any]) -> BaseModel:
         spec = self.check(name, ctx)
         try:
@@ -145,6 +162,7 @@ class ToolRegistry:
             )
         except ValidationError as e:
             raise ToolError(f"bad input for {spec.name}: {e}") from None
+        self._check_grant(spec, ctx, parsed)
         return spec.fn(ctx, parsed)
 
 

@@ -145,7 +145,10 @@ async def get_request(request_id: str, who: Caller, client: Temporal) -> Request
     except svc.RequestError:
         state = None
     if isinstance(state, svc.RequestSummary):
-        raise HTTPException(503, "no worker is answering; try again shortly")
+        # Only people who may see every request learn that this one exists.
+        if who.has(*ALL_SEEING):
+            raise HTTPException(503, "no worker is answering; try again shortly")
+        state = None
     if state is None or not _may_see(who, state):
         raise HTTPException(404, f"no request {request_id} that you may see")
     return state

@@ -227,7 +227,7 @@ def export_employees(
                     },
                 ),
             )
-            partial.replace(out)  # only an audited export appears under its name
+        partial.replace(out)  # after the audit entry committed: only an audited export appears
     finally:
         partial.unlink(missing_ok=True)
     return ExportReport(

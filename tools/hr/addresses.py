@@ -18,9 +18,9 @@ from tools.hr.schemas import (
     EmployeeRef,
     PostalAddress,
 )
-from tools.registry import Risk, ToolContext, ToolError, tool
+from tools.registry import Risk, ToolContext, ToolDenied, ToolError, tool
 from tools.store import queries
-from tools.store.models import Employee, EmployeeAddress, EmployeeStatus, Role
+from tools.store.models import Employee, EmployeeAddress, Role
 
 # How far an address change may be backdated or post-dated without being a data-entry mistake.
 MAX_BACKDATE = timedelta(days=31)
@@ -39,8 +39,12 @@ def _as_address(row: EmployeeAddress | None) -> PostalAddress | None:
 def _problems(session: Session, employee: Employee, change: AddressChange, on: date) -> list[str]:
     """Everything wrong with the change, in words a requester can act on."""
     problems: list[str] = []
-    if employee.status != EmployeeStatus.ACTIVE:
+    if employee.hire_date > on:
+        problems.append(f"{employee.id} starts on {employee.hire_date}; change the address after that")
+    elif not queries.employed_on(employee, on):
         problems.append(f"{employee.id} is not active (left on {employee.termination_date})")
+    elif not queries.employed_on(employee, change.effective_on):
+        problems.append(f"{employee.id} leaves on {employee.termination_date}, before {change.effective_on}")
     if change.effective_on < employee.hire_date:
         problems.append(f"effective date {change.effective_on} is before the hire date {employee.hire_date}")
     if change.effective_on < on - MAX_BACKDATE:
@@ -62,6 +66,13 @@ def _problems(session: Session, employee: Employee, change: AddressChange, on: d
     return problems
 
 
+def _requester_refusal(session: Session, ctx: ToolContext, employee_id: str) -> str | None:
+    who = principal(session, ctx)
+    if not who.has(Role.HR_OPS, Role.ADMIN) and who.employee_id != employee_id:
+        return f"{ctx.actor} may request address changes only for themselves"
+    return None
+
+
 @tool("employee.address", risk=Risk.READ, roles=READERS)
 def employee_address(ctx: ToolContext, args: EmployeeRef) -> CurrentAddress:
     """Current home address of an employee the caller may see (personal data)."""
@@ -77,14 +88,11 @@ def employee_address(ctx: ToolContext, args: EmployeeRef) -> CurrentAddress:
 def check_address_change(ctx: ToolContext, args: AddressChange) -> AddressChangeCheck:
     """Validate a proposed address change and show current vs proposed. Changes nothing."""
     with store() as session:
-        who = principal(session, ctx)
-        employee = session.get(Employee, args.employee_id.upper())
+        employee = session.get(Employee, args.employee_id)
         if employee is None:
             return AddressChangeCheck(problems=[f"no employee {args.employee_id}"])
-        if not who.has(Role.HR_OPS, Role.ADMIN) and who.employee_id != employee.id:
-            return AddressChangeCheck(
-                problems=[f"{ctx.actor} may request address changes only for themselves"]
-            )
+        if refusal := _requester_refusal(session, ctx, employee.id):
+            return AddressChangeCheck(problems=[refusal])
         current = queries.current(session, EmployeeAddress, employee.id, today())
         return AddressChangeCheck(
             employee=profile_of(session, employee),
@@ -100,9 +108,14 @@ def change_address(ctx: ToolContext, args: AddressChange) -> AddressChangeApplie
     """Record an approved home address change as a new effective-dated row, in one transaction
     with its audit entry. Applying the same request again changes nothing."""
     with store(write=True) as session:
+        # Lock the employee (Postgres; SQLite's write transaction already excludes other writers),
+        # so a timed-out attempt still running and its retry cannot both insert a row.
+        employee = session.get(Employee, args.employee_id, with_for_update=True)
+        if employee is None:
+            raise ToolError(f"no employee {args.employee_id}")
         done = session.scalar(
             select(EmployeeAddress).where(
-                EmployeeAddress.request_id == ctx.request_id, EmployeeAddress.employee_id == args.employee_id
+                EmployeeAddress.request_id == ctx.request_id, EmployeeAddress.employee_id == employee.id
             )
         )
         if done is not None:
@@ -113,9 +126,8 @@ def change_address(ctx: ToolContext, args: AddressChange) -> AddressChangeApplie
                 effective_on=done.valid_from,
                 already_applied=True,
             )
-        employee = session.get(Employee, args.employee_id.upper())
-        if employee is None:
-            raise ToolError(f"no employee {args.employee_id}")
+        if refusal := _requester_refusal(session, ctx, employee.id):
+            raise ToolDenied(refusal)
         if problems := _problems(session, employee, args, today()):
             raise ToolError("; ".join(problems))
         previous = queries.current(session, EmployeeAddress, employee.id, args.effective_on)

@@ -24,7 +24,8 @@ def approvers_for(ctx: ToolContext, args: ApproversQuery) -> ApproverChain:
             raise ToolError(f"no employee {args.employee_id}")
         for level, manager_id in enumerate(queries.manager_chain(session, employee.id, today())[:2]):
             manager = session.get(Employee, manager_id)
-            user = user_for_employee(session, manager_id) if manager and manager.status == "active" else None
+            employed = manager is not None and queries.employed_on(manager, today())
+            user = user_for_employee(session, manager_id) if employed else None
             if user is None or user.username == args.requested_by:
                 continue
             return ApproverChain(

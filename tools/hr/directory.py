@@ -28,7 +28,9 @@ def profile_of(session: Session, employee: Employee) -> EmployeeProfile:
     return EmployeeProfile(
         employee_id=employee.id,
         display_name=employee.display_name,
-        status=employee.status,
+        status="active"
+        if queries.employed_on(employee, today())
+        else ("terminated" if employee.termination_date else "not started"),
         title=job.title if job else None,
         org_unit_code=org.code if org else None,
         org_unit_name=org.name if org else None,
@@ -50,22 +52,28 @@ def employee_profile(ctx: ToolContext, args: EmployeeRef) -> EmployeeProfile:
 @tool("employee.find", risk=Risk.READ, roles=ALL_ROLES)
 def employee_find(ctx: ToolContext, args: EmployeeSearch) -> EmployeeMatches:
     """Find employees the caller may see by part of a name, a work email or an id."""
-    needle = args.text.strip()
-    like = f"%{needle.lower()}%"
+    needle = args.text.strip().lower()
     stmt = (
         select(Employee)
         .where(
             or_(
-                func.lower(Employee.display_name).like(like),
-                func.lower(Employee.given_name + " " + Employee.family_name).like(like),
-                func.lower(Employee.work_email).like(like),
+                func.lower(Employee.display_name).contains(needle, autoescape=True),
+                func.lower(Employee.given_name + " " + Employee.family_name).contains(
+                    needle, autoescape=True
+                ),
+                func.lower(Employee.work_email).contains(needle, autoescape=True),
                 Employee.id == needle.upper(),
             )
         )
         .order_by(Employee.status, Employee.id)
-        .limit(args.limit * 5)  # leave room for rows the caller may not see
     )
     with store() as session:
         who = principal(session, ctx)
-        visible = [e for e in session.scalars(stmt) if can_see_employee(session, who, e.id, today())]
-        return EmployeeMatches(matches=[profile_of(session, e) for e in visible[: args.limit]])
+        found: list[EmployeeProfile] = []
+        # Scope is decided per row in code; read on until enough visible matches are found.
+        for employee in session.scalars(stmt.execution_options(yield_per=500)):
+            if can_see_employee(session, who, employee.id, today()):
+                found.append(profile_of(session, employee))
+                if len(found) == args.limit:
+                    break
+        return EmployeeMatches(matches=found)

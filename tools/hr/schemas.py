@@ -106,8 +106,7 @@ class CurrentAddress(BaseModel):
     valid_from: date | None = None
 
 
-class AddressChange(BaseModel):
-    employee_id: str
+class AddressChange(EmployeeRef):
     address: PostalAddress
     effective_on: date
 

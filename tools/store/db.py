@@ -7,12 +7,13 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 WRITE_OPTION = "hrops_write"
+READ_OPTION = "hrops_read"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API connection
@@ -30,8 +31,10 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API conne
 def _sqlite_begin(conn) -> None:  # noqa: ANN001 - SQLAlchemy Connection
     # A write transaction takes the write lock at BEGIN, so it waits (busy_timeout) for another
     # writer instead of failing when it upgrades from reading to writing.
-    immediate = conn.get_execution_options().get(WRITE_OPTION)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = conn.get_execution_options()
+    # Read sessions are read-only in the database itself: a read tool that writes fails loudly.
+    conn.exec_driver_sql(f"PRAGMA query_only={'ON' if options.get(READ_OPTION) else 'OFF'}")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION) else "BEGIN")
 
 
 def create_store_engine(url: str) -> Engine:
@@ -54,9 +57,8 @@ def engine_for(url: str) -> Engine:
 @lru_cache(maxsize=16)
 def _session_factory(url: str, write: bool) -> sessionmaker[Session]:
     engine = engine_for(url)
-    return sessionmaker(
-        engine.execution_options(**{WRITE_OPTION: True}) if write else engine, expire_on_commit=False
-    )
+    mode = {WRITE_OPTION: True} if write else {READ_OPTION: True}
+    return sessionmaker(engine.execution_options(**mode), expire_on_commit=False)
 
 
 @contextmanager
@@ -64,6 +66,8 @@ def session_scope(url: str, *, write: bool = False) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back on any exception.
     Pass `write=True` for transactions that change data."""
     with _session_factory(url, write).begin() as session:
+        if not write and session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SET TRANSACTION READ ONLY"))
         yield session
 
 

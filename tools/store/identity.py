@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tools.store import queries
-from tools.store.models import Employee, EmployeeStatus, JobAssignment, Role, User, UserRole
+from tools.store.models import Employee, JobAssignment, Role, User, UserRole
 
 # Roles that see every employee.
 ALL_SEEING = frozenset({Role.ADMIN, Role.HR_OPS})
@@ -26,6 +26,11 @@ class UnknownUser(LookupError):
             f"unknown user {who!r}: give a username (e.g. 'li.wei') or an employee id (e.g. 'E100042'); "
             "`hrops users list` shows them"
         )
+
+
+class FormerEmployee(UnknownUser):
+    def __init__(self, who: str, left: object) -> None:
+        LookupError.__init__(self, f"{who} left on {left} and can no longer act in the product")
 
 
 class Principal(BaseModel):
@@ -55,10 +60,12 @@ def resolve_principal(session: Session, who: str, as_of: date) -> Principal:
             hrbp_orgs.update(queries.subtree_ids(session, grant.org_unit_id))
     if user.employee_id:
         employee = session.get(Employee, user.employee_id)
-        if employee is not None and employee.status == EmployeeStatus.ACTIVE:
-            roles.add(Role.EMPLOYEE)
-            if queries.has_reports(session, employee.id, as_of):
-                roles.add(Role.MANAGER)
+        if employee is not None and not queries.employed_on(employee, as_of):
+            # Granted roles lapse with employment: a leaver's account does nothing.
+            raise FormerEmployee(user.username, employee.termination_date or "before being hired")
+        roles.add(Role.EMPLOYEE)
+        if queries.has_reports(session, user.employee_id, as_of):
+            roles.add(Role.MANAGER)
     return Principal(
         username=user.username,
         display_name=user.display_name,

@@ -130,7 +130,10 @@ class EmployeeAddress(Base):
     """Home address, effective-dated."""
 
     __tablename__ = "employee_addresses"
-    __table_args__ = (Index("ix_employee_addresses_emp_from", "employee_id", "valid_from"),)
+    __table_args__ = (
+        Index("ix_employee_addresses_emp_from", "employee_id", "valid_from"),
+        UniqueConstraint("employee_id", "valid_from", name="uq_employee_addresses_employee_day"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, info=INTERNAL)
     employee_id: Mapped[str] = mapped_column(ForeignKey("employees.id"), info=INTERNAL)
@@ -152,6 +155,7 @@ class JobAssignment(Base):
     __table_args__ = (
         Index("ix_job_assignments_emp_from", "employee_id", "valid_from"),
         Index("ix_job_assignments_org_from", "org_unit_id", "valid_from"),
+        UniqueConstraint("employee_id", "valid_from", name="uq_job_assignments_employee_day"),
         CheckConstraint("fte > 0 AND fte <= 1", name="fte"),
     )
 
@@ -176,6 +180,7 @@ class Compensation(Base):
     __tablename__ = "compensation"
     __table_args__ = (
         Index("ix_compensation_emp_from", "employee_id", "valid_from"),
+        UniqueConstraint("employee_id", "valid_from", name="uq_compensation_employee_day"),
         CheckConstraint("base_amount > 0", name="base_amount"),
         CheckConstraint(f"frequency IN ({_enum_values(PayFrequency)})", name="frequency"),
     )

@@ -16,6 +16,14 @@ Dated = TypeVar("Dated", JobAssignment, Compensation, EmployeeAddress)
 MAX_CHAIN = 30
 
 
+def employed_on(employee: Employee, day: date) -> bool:
+    """Employed on `day`: the dates decide, not the `status` column (a termination date passes
+    without anyone updating a row)."""
+    return employee.hire_date <= day and (
+        employee.termination_date is None or day < employee.termination_date
+    )
+
+
 def in_force(model: type[Dated], as_of: date) -> list:
     """Conditions for rows of an effective-dated table that apply on `as_of` (half-open ranges)."""
     return [model.valid_from <= as_of, or_(model.valid_to.is_(None), model.valid_to > as_of)]

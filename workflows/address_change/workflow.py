@@ -39,6 +39,11 @@ ADDRESS_FIELDS = ("line1", "line2", "city", "region", "postcode", "country")
 AUDIT_TIMEOUT = timedelta(seconds=30)
 
 
+def _reason(e: ActivityError) -> str:
+    cause = e.cause
+    return cause.message if isinstance(cause, ApplicationError) else str(cause or e)
+
+
 @workflow.defn
 class AddressChangeWorkflow(PydanticAIWorkflow):
     __pydantic_ai_agents__ = [summary_agent]
@@ -72,17 +77,19 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
         await self._audit("request.submitted", req.requested_by, {"kind": KIND})
         self._publish()
 
-        check = await call_tool("employee.check_address_change", ctx, change, AddressChangeCheck)
-        st.employee, st.current = check.employee, check.current
-        if not check.ok:
-            return await self._close(Stage.INVALID, problems=check.problems)
-
-        chain = await call_tool(
-            "approvals.approvers_for",
-            ctx,
-            ApproversQuery(kind=KIND, employee_id=req.employee_id, requested_by=req.requested_by),
-            ApproverChain,
-        )
+        try:
+            check = await call_tool("employee.check_address_change", ctx, change, AddressChangeCheck)
+            st.employee, st.current = check.employee, check.current
+            if not check.ok:
+                return await self._close(Stage.INVALID, problems=check.problems)
+            chain = await call_tool(
+                "approvals.approvers_for",
+                ctx,
+                ApproversQuery(kind=KIND, employee_id=req.employee_id, requested_by=req.requested_by),
+                ApproverChain,
+            )
+        except ActivityError as e:  # refused by a tool: the request cannot proceed, say why
+            return await self._close(Stage.INVALID, problems=[_reason(e)])
         st.summary = (await summary_agent.run(facts_prompt(self._facts(req, chain)))).output
         now = workflow.now()
         st.approval = ApprovalStep(
@@ -102,25 +109,28 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
                 lambda: st.approval.decision is not None, timeout=req.approval_timeout
             )
         except TimeoutError:
-            st.approval.expired = True
-            self._note("no decision before the approval deadline")
-            await self._audit("request.expired", "system", {})
-            return await self._close(Stage.EXPIRED)
+            # A decision handled in the same task as the timer still counts: it was acknowledged.
+            if st.approval.decision is None:
+                st.approval.expired = True
+                self._note("no decision before the approval deadline")
+                return await self._close(Stage.EXPIRED)
 
         decision = st.approval.decision
         assert decision is not None
+        # The reason is free text and may name people: it stays in the workflow, not the audit log.
         await self._audit(
-            f"request.{decision.verdict}d",
-            decision.approver,
-            {"reason": decision.reason} if decision.reason else {},
+            f"request.{decision.verdict}d", decision.approver, {"reason_given": bool(decision.reason)}
         )
         if decision.verdict is Verdict.REJECT:
             return await self._close(Stage.REJECTED)
 
         st.stage = Stage.APPLYING
         self._publish()
-        grant = ApprovalGrant(
-            request_id=req.request_id, approver=decision.approver, decided_at=decision.decided_at.isoformat()
+        grant = ApprovalGrant.for_args(
+            change,
+            request_id=req.request_id,
+            approver=decision.approver,
+            decided_at=decision.decided_at.isoformat(),
         )
         try:
             st.applied = await call_tool(
@@ -130,9 +140,7 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
                 AddressChangeApplied,
             )
         except ActivityError as e:
-            cause = e.cause
-            reason = cause.message if isinstance(cause, ApplicationError) else str(cause or e)
-            return await self._close(Stage.FAILED, problems=[f"could not apply: {reason}"])
+            return await self._close(Stage.FAILED, problems=[f"could not apply: {_reason(e)}"])
         self._note(f"applied as address record #{st.applied.record_id} from {st.applied.effective_on}")
         return await self._close(Stage.COMPLETED)
 
@@ -147,6 +155,7 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
     async def decide(self, decision: Decision) -> DecisionRecord:
         assert self._state is not None and self._state.approval is not None
         record = self._state.approval.record(decision, workflow.now())
+        self._publish()  # the inbox drops this request now, not after the next activity
         self._note(
             f"{decision.verdict}d by {decision.approver}"
             + (f": {decision.reason}" if decision.reason else "")
@@ -226,6 +235,8 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
     async def _close(self, stage: Stage, problems: list[str] | None = None) -> RequestState:
         st = self._state
         assert st is not None
+        if stage in (Stage.INVALID, Stage.FAILED, Stage.EXPIRED):
+            await self._audit(f"request.{stage.value}", "system", {"problems": len(problems or [])})
         st.stage = stage
         st.problems = problems or []
         self._note(stage.value + (": " + "; ".join(st.problems) if st.problems else ""))
