@@ -9,6 +9,7 @@ The model is fixed when an agent is built (at worker start): Temporal workflows 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from urllib.parse import urlparse
 
@@ -17,10 +18,13 @@ from pydantic_ai.models import Model, ModelRequestParameters, infer_model
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_ai.settings import ModelSettings
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hrops.settings import Settings, get_settings
 from tools.store import audit
 from tools.store.db import session_scope
+from tools.store.models import RequestRecord
 
 OfflineFn = Callable[[list[ModelMessage], AgentInfo], ModelResponse]
 
@@ -65,22 +69,31 @@ class AuditedModel(WrapperModel):
         model_settings: ModelSettings | None,
         model_request_parameters: ModelRequestParameters,
     ) -> ModelResponse:
-        response = await super().request(messages, model_settings, model_request_parameters)
-        self._audit(response)
-        return response
-
-    def _audit(self, response: ModelResponse) -> None:
         from temporalio import activity
 
-        workflow_id = activity.info().workflow_id if activity.in_activity() else None
+        response = await super().request(messages, model_settings, model_request_parameters)
+        info = activity.info() if activity.in_activity() else None
+        # Off the event loop: the model activity is async, the store is not.
+        await asyncio.to_thread(
+            self._audit, response, info.workflow_id if info else None, info.workflow_run_id if info else None
+        )
+        return response
+
+    def _audit(self, response: ModelResponse, workflow_id: str | None, run_id: str | None) -> None:
         # The store is looked up per call: one worker process serves one store, tests many.
         with session_scope(get_settings().db_url, write=True) as session:
+            record = (
+                session.scalar(select(RequestRecord).where(RequestRecord.run_id == run_id))
+                if run_id
+                else None
+            )
             audit.append(
                 session,
                 audit.AuditEvent(
                     actor=f"agent:{self.agent_name}",
                     action="model.call",
                     workflow_id=workflow_id,
+                    request_id=record.label if record else None,
                     details={
                         "model": self.wrapped.model_name,
                         "endpoint": self.endpoint,
@@ -90,6 +103,19 @@ class AuditedModel(WrapperModel):
                     },
                 ),
             )
+
+
+def _request_of(session: Session, workflow_id: str | None, run_id: str | None) -> RequestRecord | None:
+    """The request a workflow run serves. Its number is allocated before the run starts; the run id
+    is filled in just after, so a call early in the run finds it by workflow id (the newest number)."""
+    if not workflow_id:
+        return None
+    return session.scalar(select(RequestRecord).where(RequestRecord.run_id == run_id)) or session.scalar(
+        select(RequestRecord)
+        .where(RequestRecord.workflow_id == workflow_id, RequestRecord.run_id.is_(None))
+        .order_by(RequestRecord.number.desc())
+        .limit(1)
+    )
 
 
 def build_model(agent_name: str, offline: OfflineFn, settings: Settings | None = None) -> Model:

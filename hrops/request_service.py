@@ -35,14 +35,14 @@ from tools.hr.schemas import AddressChange, AddressChangeCheck, ApproversQuery, 
 from tools.registry import ToolContext, ToolError, registry
 from tools.store.db import migrate, session_scope
 from tools.store.identity import Principal, UnknownUser, resolve_principal
-from tools.store.models import RequestRecord, User
+from tools.store.models import REQUEST_PREFIX, RequestRecord, User
 from workflows import search_attributes as sa
 from workflows import task_queues
 from workflows.address_change.messages import KIND, AddressChangeRequest, RequestState, workflow_id_for
 from workflows.address_change.workflow import AddressChangeWorkflow
 from workflows.approvals import Decision, DecisionRecord, Verdict
 
-PREFIX = "REQ-"
+PREFIX = REQUEST_PREFIX
 # Queries need a worker; without one they would wait for the RPC deadline.
 QUERY_TIMEOUT = 10.0
 

@@ -61,12 +61,13 @@ async def test_manager_approves_and_the_address_is_applied_once(temporal_env, ma
         actions = s.scalars(
             select(AuditEntry.action).where(AuditEntry.request_id == sub.request_id).order_by(AuditEntry.id)
         ).all()
-        assert actions == ["request.submitted", "request.approved", "employee.address_changed"]
+        assert actions == ["request.submitted", "model.call", "request.approved", "employee.address_changed"]
         change = s.scalar(select(AuditEntry).where(AuditEntry.action == "employee.address_changed"))
         assert change.details["approved_by"] == "li.wei" and change.tool == "employee.change_address"
         assert "1 Jinke Road" not in str(change.details)  # ids and field names, not personal values
         model_calls = s.scalars(select(AuditEntry).where(AuditEntry.action == "model.call")).all()
         assert len(model_calls) == 1 and model_calls[0].details["egress"] is False
+        assert model_calls[0].request_id == sub.request_id  # linked to the request it served
         assert audit.verify_chain(s) == []
 
     # The inbox empties; deciding again is refused because the request is closed.
@@ -117,3 +118,69 @@ async def test_refusals_are_clear_and_change_nothing(temporal_env, main_worker, 
         await svc.decide(client, sub.request_id, svc.principal("li.wei"), Verdict.APPROVE)
     with session_scope(company) as s:
         assert s.scalar(select(EmployeeAddress).where(EmployeeAddress.request_id == sub.request_id)) is None
+
+
+async def test_two_different_changes_at_once_one_wins_one_is_refused(temporal_env, main_worker, company):
+    client = temporal_env.client
+    other = NEW_HOME.model_copy(update={"line1": "500 Nanjing Road"})
+    results = await asyncio.gather(
+        _submit(client, who="wang.fang"), _submit(client, address=other), return_exceptions=True
+    )
+    created = [r for r in results if isinstance(r, svc.Submitted)]
+    refused = [r for r in results if isinstance(r, svc.RequestError)]
+    assert len(created) == 1 and created[0].created and len(refused) == 1, results
+    assert "already has a pending address change REQ-" in str(refused[0])
+
+
+async def test_a_refusal_after_start_closes_the_request_and_says_why(temporal_env, main_worker, company):
+    """Amy, the only HR ops user, asks to change the CEO's address: nobody else can approve it."""
+    from datetime import timedelta
+
+    from tools.store.models import Role
+    from workflows import search_attributes as sa
+    from workflows import task_queues
+    from workflows.address_change.messages import AddressChangeRequest, Stage
+    from workflows.address_change.workflow import AddressChangeWorkflow
+
+    with pytest.raises(
+        svc.RequestError, match="no manager who can approve"
+    ):  # the CLI/API path refuses first
+        await _submit(client := temporal_env.client, employee="E1001")
+    request = AddressChangeRequest(
+        request_id="REQ-9",
+        employee_id="E1001",
+        address=NEW_HOME,
+        effective_on=TODAY,
+        requested_by="amy.hughes",
+        requester_roles=frozenset({Role.HR_OPS}),
+        approval_timeout=timedelta(days=1),
+    )
+    handle = await client.start_workflow(
+        AddressChangeWorkflow.run, request, id="address-change-E1001", task_queue=task_queues.MAIN
+    )
+    state = await handle.result()
+    assert state.stage is Stage.INVALID and "no manager who can approve" in state.problems[0]
+    for _ in range(50):
+        if (await handle.describe()).typed_search_attributes.get(sa.STAGE) == "invalid":
+            break
+        await asyncio.sleep(0.1)
+    assert (await handle.describe()).typed_search_attributes.get(sa.STAGE) == "invalid"
+    with session_scope(company) as s:
+        actions = s.scalars(select(AuditEntry.action).where(AuditEntry.request_id == "REQ-9")).all()
+    assert actions == ["request.submitted", "request.invalid"]
+
+
+async def test_deciding_without_a_worker_says_so_instead_of_hanging(temporal_env, company, monkeypatch):
+    from workflows import task_queues
+    from workflows.worker import build_worker
+
+    client = temporal_env.client
+    async with build_worker(client, task_queues.MAIN):
+        sub = await _submit(client)
+        await svc.wait_for_stage(client, sub.request_id, {"awaiting_approval"})
+    monkeypatch.setattr(svc, "QUERY_TIMEOUT", 1.0)
+    with pytest.raises(svc.RequestError, match="no worker answered for REQ-1"):
+        await svc.decide(client, sub.request_id, svc.principal("li.wei"), Verdict.APPROVE)
+    from tests.conftest import terminate_running
+
+    await terminate_running(client)

@@ -266,6 +266,13 @@ class RequestRecord(Base):
     requested_by: Mapped[str] = mapped_column(String(80), info=INTERNAL)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
 
+    @property
+    def label(self) -> str:
+        return f"{REQUEST_PREFIX}{self.number}"
+
+
+REQUEST_PREFIX = "REQ-"
+
 
 class AuditEntry(Base):
     """Append-only, hash-chained record of every change to HR data and every model call.
