@@ -72,6 +72,27 @@ class Settings(BaseSettings):
         None, description="Chromium used for legacy-system automation. Unset: found on PATH."
     )
 
+    legacy_urls: dict[str, str] = Field(
+        {},
+        description='Base URL per legacy system, overriding its mapping (JSON: `{"classic_hris": "http://host:8765"}`).',
+    )
+    legacy_credentials_file: Path | None = Field(
+        None,
+        description="YAML file of legacy-system logins (`system: {username, password}`). "
+        "Unset: `<var_dir>/secrets/legacy.yaml`. `HROPS_LEGACY_<SYSTEM>_USERNAME`/`_PASSWORD` override it.",
+    )
+    legacy_contexts: int = Field(
+        2, ge=1, le=32, description="Browser contexts per RPA worker: records entered in parallel."
+    )
+    legacy_step_timeout: float = Field(
+        15.0,
+        gt=0,
+        description="Seconds a legacy page may take to answer one step before it counts as a fault.",
+    )
+    legacy_sim_port: int = Field(
+        8765, description="Port of the stand-in legacy HR system started by `hrops up` (0: not started)."
+    )
+
     approval_timeout: timedelta = Field(
         timedelta(days=14),
         description="How long an approval waits before the request is closed as expired "
@@ -103,6 +124,14 @@ class Settings(BaseSettings):
     @property
     def temporal_db(self) -> Path:
         return self.var_dir / "temporal.db"
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.var_dir / "evidence"
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.legacy_credentials_file or self.var_dir / "secrets" / "legacy.yaml"
 
     @property
     def api_url(self) -> str:

@@ -14,6 +14,8 @@ from hrops.settings import reset_settings
 
 models.ALLOW_MODEL_REQUESTS = False
 
+pytest_plugins = ["tests.legacy_fixtures"]
+
 # A fixed "today" so seeded history, effective dates and relative dates are reproducible.
 TODAY = date(2026, 11, 23)
 REPO = Path(__file__).resolve().parent.parent

@@ -34,6 +34,7 @@ def stack_env(tmp_path: Path) -> dict[str, str]:
         HROPS_TEMPORAL_PORT=str(_free_port()),
         HROPS_TEMPORAL_UI_PORT="0",
         HROPS_API_PORT=str(_free_port()),
+        HROPS_LEGACY_SIM_PORT=str(_free_port()),
         HROPS_LOG_FORMAT="json",
         COLUMNS="200",
     )
@@ -62,7 +63,7 @@ def _alive(pid: int) -> bool:
 def test_stack_runs_the_slice_and_survives_a_restart(stack_env: dict[str, str]) -> None:
     var_dir = stack_env["HROPS_VAR_DIR"]
     up = hrops(stack_env, "up")
-    for part in ("temporal", "worker-main", "worker-rpa", "api"):
+    for part in ("temporal", "legacy-sim", "worker-main", "worker-rpa", "api"):
         assert f"{part}: running" in up.stdout
     tiny.build(f"sqlite:///{var_dir}/hrops.db")
 
@@ -155,7 +156,7 @@ def test_stack_runs_the_slice_and_survives_a_restart(stack_env: dict[str, str]) 
     assert "completed" in shown and "applied: address record" in shown and "1 Jinke Road" in shown
 
     pids = _pids(var_dir)
-    assert len(pids) == 4
+    assert len(pids) == 5  # temporal, legacy-sim, two workers, api
     assert "temporal: stopped" in hrops(stack_env, "down").stdout
     assert [p for p in pids if _alive(p)] == []
     assert "stopped" in hrops(stack_env, "status").stdout

@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from hrops.logging import get_logger
+from hrops.settings import get_settings
 from workflows import task_queues
 
 log = get_logger(__name__)
@@ -25,15 +26,17 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
 def workflows_for(queue: str) -> list[type]:
     from workflows.address_change.workflow import AddressChangeWorkflow
+    from workflows.legacy_sync.workflow import LegacySyncWorkflow
 
-    return [AddressChangeWorkflow] if queue == task_queues.MAIN else []
+    return [AddressChangeWorkflow, LegacySyncWorkflow] if queue == task_queues.MAIN else []
 
 
 def activities_for(queue: str) -> list[Callable[..., Any]]:
     if queue == task_queues.RPA:
+        from workflows.legacy_sync.activities import propose_mapping, push_record, save_mapping
         from workflows.rpa_activities import browser_check
 
-        return [browser_check]
+        return [browser_check, push_record, propose_mapping, save_mapping]
     import tools.hr  # noqa: F401  (registers the HR tools)
     from tools.registry import registry
     from workflows.audit_activities import record_event
@@ -47,6 +50,9 @@ def build_worker(client: Client, queue: str, **options: Any) -> Worker:
     if queue not in task_queues.ALL:
         raise ValueError(f"unknown task queue {queue!r}; known: {', '.join(task_queues.ALL)}")
     options.setdefault("graceful_shutdown_timeout", GRACEFUL_SHUTDOWN)
+    if queue == task_queues.RPA:
+        # One browser context per running push: more concurrent pushes would only queue for one.
+        options.setdefault("max_concurrent_activities", get_settings().legacy_contexts + 1)
     return Worker(
         client,
         task_queue=queue,

@@ -1,7 +1,7 @@
 """`hrops demo`: the product's main job on its embedded defaults, narrated step by step.
 
-Starts the stack, seeds the demo company, runs an address change through manager approval
-and prints where to look. Safe to run again: the stack and the company are reused, and each run
+Starts the stack, seeds the demo company, runs an address change through manager approval,
+pushes the newest hires into the stand-in legacy HR system and prints where to look. Safe to run again: the stack and the company are reused, and each run
 picks an employee who has not had a demo request yet.
 """
 
@@ -14,11 +14,14 @@ import typer
 from rich.rule import Rule
 from sqlalchemy import select
 
-from hrops.cli import request_cmds, runtime_cmds
+from hrops.cli import legacy_cmds, request_cmds, runtime_cmds
 from hrops.cli.common import console, fail, settings
 
 DEMO_EMPLOYEES = 2000
 DEMO_SEED = 42
+# New hires of the last two weeks (and future starters) go into the legacy stand-in.
+DEMO_NEW_HIRE_DAYS = 14
+LEGACY_SYSTEM = "classic_hris"
 # A real-looking address in the same city, so the change is a plausible move.
 NEW_HOMES = {
     "Shanghai": dict(line1="Room 1203, 500 Shibo Avenue", city="Shanghai", postcode="200126", country="CN"),
@@ -144,6 +147,23 @@ def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo co
     _step("6. Applied as an effective-dated record with an audit entry", f"hrops requests show {request_id}")
     request_cmds.requests_show(request_id)
 
+    _step(
+        "7. The newest hires are typed into the legacy HR system, once each, read back, with evidence",
+        f"hrops legacy push --all-new --days {DEMO_NEW_HIRE_DAYS} --system {LEGACY_SYSTEM} --as {ops_user}",
+    )
+    if cfg.legacy_sim_port or LEGACY_SYSTEM in cfg.legacy_urls:
+        legacy_cmds.push(
+            None,
+            LEGACY_SYSTEM,
+            "new_hire",
+            all_new=True,
+            days=DEMO_NEW_HIRE_DAYS,
+            as_user=ops_user,
+            wait=True,
+        )
+    else:
+        console.print("skipped: the stand-in is switched off (HROPS_LEGACY_SIM_PORT=0)")
+
     _step("Where to look")
     ui = (
         f"http://{cfg.temporal_host}:{cfg.temporal_ui_port}"
@@ -154,6 +174,8 @@ def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo co
         f"Temporal UI (workflow history):  {ui}" if ui else f"Temporal:  {cfg.temporal_target}",
         f"HTTP API:                        {cfg.api_url}/docs  (token: hrops token create {approver})",
         f"HR store:                        {cfg.db_url}",
+        f"Legacy HR system (stand-in):     http://{cfg.api_host}:{cfg.legacy_sim_port}  (login in {cfg.credentials_file})",
+        f"RPA evidence (screenshots, HTML): {cfg.evidence_dir / LEGACY_SYSTEM}",
         f"Logs:                            {cfg.var_dir / 'log'}",
         f"Try:                             hrops requests list · hrops tools list · hrops approvals list --as {approver}",
         "Stop everything:                 hrops down   (requests survive: `hrops up` brings them back)",

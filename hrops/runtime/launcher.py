@@ -1,12 +1,14 @@
 """`hrops up`, `down` and `status`: start the parts in order with health checks, stop them in reverse.
 
 Parts: the Temporal dev server (only when HROPS_TEMPORAL_ADDRESS is unset; persistent database
-under var/, with our search attributes), one worker per task queue, the HTTP API.
+under var/, with our search attributes), the stand-in legacy HR system for demos (unless
+HROPS_LEGACY_SIM_PORT is 0), one worker per task queue, the HTTP API.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import time
@@ -23,6 +25,9 @@ from hrops.runtime.processes import PidRecord, ProcessTable, port_in_use
 from hrops.settings import Settings
 from hrops.temporal_client import TemporalUnavailable, connect
 from workflows import search_attributes, task_queues
+
+# The stand-in legacy system `hrops up` runs for demos (infra/legacy_hris).
+SIM_SYSTEM = "classic_hris"
 
 
 class LaunchError(RuntimeError):
@@ -88,6 +93,18 @@ async def _api_healthy(settings: Settings, _: PidRecord) -> bool:
         return False
 
 
+async def _legacy_sim_healthy(settings: Settings, _: PidRecord) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=2) as http:
+            return (await http.get(f"{legacy_sim_url(settings)}/_sim/config")).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def legacy_sim_url(settings: Settings) -> str:
+    return f"http://{settings.api_host}:{settings.legacy_sim_port}"
+
+
 def parts(settings: Settings) -> list[Part]:
     """In start order."""
     out: list[Part] = []
@@ -130,6 +147,17 @@ def parts(settings: Settings) -> list[Part]:
                 tuple(ports),
             )
         )
+    if settings.legacy_sim_port:
+        out.append(
+            Part(
+                "legacy-sim",
+                legacy_sim_url(settings),
+                _hrops("legacy-sim", "--host", settings.api_host, "--port", str(settings.legacy_sim_port)),
+                "legacy-sim",
+                _legacy_sim_healthy,
+                (("HROPS_LEGACY_SIM_PORT", settings.legacy_sim_port),),
+            )
+        )
     for queue, kind in (
         (task_queues.MAIN, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
         (task_queues.RPA, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
@@ -160,7 +188,24 @@ def _child_env(settings: Settings) -> dict[str, str]:
     # Children must see the same settings even when they came from flags or a .env elsewhere.
     env = {**os.environ, "HROPS_VAR_DIR": str(settings.var_dir)}
     env.setdefault("HROPS_LOG_FORMAT", "json")
+    if settings.legacy_sim_port and SIM_SYSTEM not in settings.legacy_urls:
+        # Workers reach the stand-in where `up` started it, whatever port that is.
+        env["HROPS_LEGACY_URLS"] = json.dumps({**settings.legacy_urls, SIM_SYSTEM: legacy_sim_url(settings)})
     return env
+
+
+def _sim_login(settings: Settings) -> None:
+    """The stand-in's demo login goes into the secrets file unless one is there already."""
+    from infra.legacy_hris import SimConfig
+
+    from tools.legacy import credentials
+    from tools.legacy.errors import LoginFailed
+
+    try:
+        credentials.for_system(SIM_SYSTEM)
+    except LoginFailed:
+        username, password = next(iter(SimConfig().users.items()))
+        credentials.store(SIM_SYSTEM, username, password)
 
 
 async def up(settings: Settings, report: Callable[[str], None] = print) -> list[PartStatus]:
@@ -171,6 +216,8 @@ async def up(settings: Settings, report: Callable[[str], None] = print) -> list[
     if not settings.embedded_temporal:
         await _check_external(settings, report)
     migrate(settings.db_url)
+    if settings.legacy_sim_port:
+        _sim_login(settings)
     started: list[str] = []
     try:
         for part in all_parts:
@@ -234,7 +281,7 @@ def down(settings: Settings, report: Callable[[str], None] = print) -> list[str]
     """Stop, in reverse start order, every part whose pid file names a live process of ours."""
     table = ProcessTable(settings.var_dir)
     stopped = []
-    for name in ["api", "worker-rpa", "worker-main", "temporal"]:
+    for name in ["api", "worker-rpa", "worker-main", "legacy-sim", "temporal"]:
         if table.stop(name):
             stopped.append(name)
             report(f"{name}: stopped")

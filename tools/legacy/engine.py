@@ -1,0 +1,582 @@
+"""The RPA engine: enter one HR record into a legacy web form exactly once, and prove it.
+
+For every push:
+
+1. log in (once per browser context and system; again whenever the session expires);
+2. search for the record by its key: a create that finds it does not type anything again, so a
+   retry after a crash or a lost response never makes a duplicate;
+3. fill the form page by page (selector strategies in mapping order), submit, detect success and
+   the reference number; validation messages on the page stop the push for a person;
+4. read the record back from its own page and compare field by field.
+
+Transient faults (5xx, timeouts, a dropdown whose XHR failed, an expired session) are retried
+here with backoff, starting again from the search; what a retry cannot fix is raised as a
+non-retryable `LegacyError` subclass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+from urllib.parse import quote, urljoin, urlparse
+
+from pydantic import BaseModel
+
+from tools.legacy import transforms
+from tools.legacy.credentials import Credentials
+from tools.legacy.errors import (
+    DataError,
+    FieldNotFound,
+    LegacyError,
+    LoginFailed,
+    RecordMissing,
+    SessionExpired,
+    TransientError,
+    ValidationRejected,
+    VerificationFailed,
+)
+from tools.legacy.evidence import Evidence
+from tools.legacy.mapping import Expect, FieldMap, FieldType, FormMapping, Page, Selector, SystemMapping
+from tools.legacy.pool import Slot
+
+MAX_ATTEMPTS = 8  # record-level tries (each starts from the search) before Temporal takes over
+PAGE_TRIES = 3  # tries of one wizard page before the record starts over
+POLL = 0.01  # after a browser event, before looking at the page
+WAIT = 0.25  # longest pause between looks when the browser reports nothing
+
+Outcome = Literal["entered", "already_present", "updated", "unchanged"]
+
+
+class PushResult(BaseModel):
+    outcome: Outcome
+    reference: str
+    verified: list[str]  # field keys read back and equal
+    attempts: int
+    recovered: dict[str, int]  # fault kind -> times recovered from
+    evidence: str | None  # folder relative to the evidence root
+    notes: list[str] = []
+    seconds: float
+
+
+def _cell_text(value: str | None) -> str:
+    return (value or "").strip()
+
+
+def _path(url: str) -> str:
+    return urlparse(url).path
+
+
+class Engine:
+    """Drives one browser context through one push. Create a new one per push."""
+
+    def __init__(
+        self,
+        slot: Slot,
+        system: SystemMapping,
+        form: FormMapping,
+        *,
+        base_url: str,
+        credentials: Credentials,
+        evidence: Evidence,
+        step_timeout: float = 15.0,
+        on_step: Callable[[str], None] = lambda step: None,
+    ) -> None:
+        self.slot, self.page = slot, slot.page
+        self.system, self.form = system, form
+        self.base_url = base_url.rstrip("/") + "/"
+        self.credentials = credentials
+        self.evidence = evidence
+        self.timeout = step_timeout
+        self.on_step = on_step
+        self.tables = {**system.tables, **form.tables}
+        self.recovered: dict[str, int] = {}
+        self.notes: list[str] = []
+        self._server_errors = 0
+        self._denied = 0  # XHRs refused for want of a session: the session expired under us
+        self._doc_status = 200  # status of the last document the top frame loaded
+        self._changed = asyncio.Event()  # set by the browser's events: something may have changed
+        self._logging_in = False
+
+    # -- public ------------------------------------------------------------------------------
+
+    async def push(self, record: dict[str, Any]) -> PushResult:
+        started = time.monotonic()
+        values = self._values(record)  # data problems surface before the browser does anything
+        key = self._key(record)
+        events = ("response", "framenavigated", "load", "domcontentloaded")
+        self.page.on("response", self._on_response)
+        for name in events[1:]:
+            self.page.on(name, self._poke)
+        try:
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                try:
+                    outcome, reference = await self._attempt(key, values, record)
+                    verified = await self._read_back(reference, values)
+                    result = PushResult(
+                        outcome=outcome,
+                        reference=reference,
+                        verified=verified,
+                        attempts=attempt,
+                        recovered=self.recovered,
+                        evidence=self.evidence.folder if self.evidence.enabled else None,
+                        notes=self.notes,
+                        seconds=round(time.monotonic() - started, 3),
+                    )
+                    self.evidence.finish(**result.model_dump(exclude={"notes"}))
+                    return result
+                except TransientError as e:
+                    self.recovered[e.kind] = self.recovered.get(e.kind, 0) + 1
+                    if isinstance(e, SessionExpired):
+                        self.slot.logged_in.discard(self.system.system)
+                    if attempt == MAX_ATTEMPTS:
+                        raise
+                    # Faults here are random, not load: a short, gently growing pause is enough.
+                    await asyncio.sleep(min(0.2 * attempt, 2.0))
+            raise AssertionError("unreachable")
+        except LegacyError as e:
+            self.evidence.finish(error=e.kind, message=e.message, recovered=self.recovered)
+            raise
+        finally:
+            self.page.remove_listener("response", self._on_response)
+            for name in events[1:]:
+                self.page.remove_listener(name, self._poke)
+
+    # -- one attempt ---------------------------------------------------------------------------
+
+    async def _attempt(
+        self, key: str, values: dict[str, str | bool | None], record: dict[str, Any]
+    ) -> tuple[Outcome, str]:
+        if self.system.system not in self.slot.logged_in:
+            await self._login()
+        reference = await self._find(key)
+        if self.form.action == "create":
+            if reference:
+                if self.recovered:
+                    self.notes.append("found by the search after an interrupted attempt: not entered again")
+                return "already_present", reference
+            reference = await self._fill_pages(values, {**record, "key": key})
+            return "entered", reference
+        if not reference:
+            raise RecordMissing(
+                f"{self.system.system} has no record with key {key}; push the new hire first "
+                f"(`hrops legacy push {record.get('employee_id')} --system {self.system.system}`)"
+            )
+        if not await self._differs(reference, values):
+            return "unchanged", reference
+        await self._fill_pages(values, {**record, "key": key, "reference": reference})
+        return "updated", reference
+
+    def _values(self, record: dict[str, Any]) -> dict[str, str | bool | None]:
+        """Field key -> value to enter, in form order; later fields may template on earlier ones."""
+        values: dict[str, str | bool | None] = {}
+        for f in self.form.fields():
+            values[f.key] = transforms.field_value(f, {**record, **values}, self.tables)
+        return values
+
+    def _key(self, record: dict[str, Any]) -> str:
+        raw = record.get(self.system.key.source)
+        key = transforms.apply(raw, self.system.key.transforms, record, self.tables, field="key")
+        if not key:
+            raise DataError(f"the record has no {self.system.key.source}: it cannot be found or entered")
+        return str(key)
+
+    # -- navigation ----------------------------------------------------------------------------
+
+    def _poke(self, *_: Any) -> None:
+        self._changed.set()
+
+    async def _settle(self) -> None:
+        """Wait for the browser to report something (or a short while): cheaper than busy polling."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout=WAIT)
+        self._changed.clear()
+        await asyncio.sleep(POLL)  # let the DOM catch up with the event
+
+    def _on_response(self, response: Any) -> None:
+        kind = response.request.resource_type
+        if kind in ("xhr", "fetch") or response.status >= 400:
+            self._changed.set()  # documents announce themselves by their load events
+        if kind == "document" and response.frame == self.page.main_frame:
+            self._doc_status = response.status
+        if response.status >= 500 and kind in ("document", "xhr", "fetch"):
+            self._server_errors += 1
+        elif response.status in (401, 403) and kind in ("xhr", "fetch"):
+            self._denied += 1
+
+    def _url(self, template: str, **fields: Any) -> str:
+        path = template.format(**{k: quote(str(v), safe="") for k, v in fields.items()})
+        return urljoin(self.base_url, path.lstrip("/"))
+
+    async def _goto(self, template: str, step: str, **fields: Any) -> None:
+        url = self._url(template, **fields)
+        self.on_step(step)
+        try:
+            response = await self.page.goto(url, timeout=self.timeout * 1000, wait_until="load")
+        except Exception as e:  # playwright's TimeoutError and network errors
+            raise TransientError(f"{step}: page did not load ({type(e).__name__})", page=step) from None
+        if response is not None and response.status >= 500:
+            raise TransientError(f"{step}: server error {response.status}", page=step)
+        self._check_expired(step)
+        if _path(self.page.url) != _path(url) and not self._logging_in:
+            # The system put us elsewhere (e.g. a wizard whose state it lost): start over.
+            raise TransientError(f"{step}: landed on {_path(self.page.url)} instead", page=step)
+
+    def _check_expired(self, step: str) -> None:
+        """The page, or a frame of it, was sent to the login page."""
+        if self._logging_in or not self.system.session_expired.url:
+            return
+        if any(_path(frame.url).startswith(self.system.session_expired.url) for frame in self.page.frames):
+            raise SessionExpired(f"{step}: session expired", page=step)
+
+    async def _login(self) -> None:
+        """Log in; a fault on the way is retried here (logging in twice is harmless)."""
+        for tries in range(1, PAGE_TRIES + 1):
+            try:
+                return await self._login_once()
+            except TransientError as e:
+                if tries == PAGE_TRIES:
+                    raise
+                self.recovered[e.kind] = self.recovered.get(e.kind, 0) + 1
+                await asyncio.sleep(0.1 * tries)
+
+    async def _login_once(self) -> None:
+        login = self.system.login
+        self._logging_in = True
+        try:
+            await self._goto(login.url, "login")
+            user = await self._locate(self.page, login.username.selectors, "username", "login")
+            await user.fill(self.credentials.username)
+            password = await self._locate(self.page, login.password.selectors, "password", "login")
+            await password.fill(self.credentials.password.get_secret_value())
+            button = await self._locate(self.page, login.submit, "submit", "login")
+            marker = await self._mark(self.page)
+            await button.click()
+            deadline = time.monotonic() + self.timeout
+            while time.monotonic() < deadline:
+                if self._server_errors > marker:
+                    raise TransientError("login: server error", page="login")
+                if await self._reached(self.page, login.success):
+                    self.slot.logged_in.add(self.system.system)
+                    return
+                if (
+                    login.failure
+                    and await self._fresh(self.page)
+                    and await self.page.locator(login.failure).count()
+                ):
+                    raise LoginFailed(
+                        f"{self.system.system} refused the login of user {self.credentials.username!r}: "
+                        "check the credentials (see docs/legacy-systems.md)",
+                        page="login",
+                    )
+                await self._settle()
+            raise TransientError("login: no answer", page="login")
+        finally:
+            self._logging_in = False
+
+    # -- locating ------------------------------------------------------------------------------
+
+    def _candidate(self, scope: Any, sel: Selector, kind: FieldType | None) -> Any:
+        if sel.label is not None:
+            if kind == FieldType.RADIO:
+                return scope.get_by_role("group", name=sel.label, exact=True)
+            return scope.get_by_label(sel.label, exact=True)
+        if sel.role is not None:
+            return (
+                scope.get_by_role(sel.role, name=sel.name, exact=True)
+                if sel.name
+                else scope.get_by_role(sel.role)
+            )
+        if sel.placeholder is not None:
+            return scope.get_by_placeholder(sel.placeholder, exact=True)
+        if sel.css is not None:
+            return scope.locator(sel.css)
+        return scope.locator(f'[name="{_attr(sel.name)}"]')
+
+    async def _locate(
+        self, scope: Any, selectors: list[Selector], field: str, page: str, kind: FieldType | None = None
+    ) -> Any:
+        for sel in selectors:
+            candidate = self._candidate(scope, sel, kind)
+            try:
+                if await candidate.count():
+                    return candidate if kind == FieldType.RADIO else candidate.first
+            except Exception:  # noqa: BLE001 - a selector the page cannot parse is simply no match
+                continue
+        # Not the form at all (an error page, the login page): that is a fault, not a changed page.
+        self._check_expired(page)
+        if (
+            self._doc_status >= 500
+            or await self._server_error_text(self.page)
+            or await self._server_error_text(scope)
+        ):
+            raise TransientError(f"{page}: error page instead of the form", page=page)
+        shot = await self.evidence.capture(self.page, f"{page}-missing-{field}")
+        raise FieldNotFound(field, [s.describe() for s in selectors], screenshot=shot, page=page)
+
+    # -- pages ---------------------------------------------------------------------------------
+
+    async def _fill_pages(self, values: dict[str, str | bool | None], fields: dict[str, Any]) -> str:
+        arrived = False  # the previous page's submit brought us here already
+        for index, page in enumerate(self.form.pages):
+            last = index == len(self.form.pages) - 1
+            for tries in range(1, PAGE_TRIES + 1):
+                try:
+                    errors_before = self._server_errors
+                    if page.url and not (arrived and tries == 1 and self._at(page.url, fields)):
+                        await self._goto(page.url, page.name, **fields)
+                    else:
+                        self.on_step(page.name)
+                        await self._loaded(page.name)
+                        if self._doc_status >= 500:
+                            raise TransientError(
+                                f"{page.name}: server error {self._doc_status}", page=page.name
+                            )
+                    scope = await self._scope(page, errors_before)
+                    await self._fill(scope, page, values)
+                    reference = await self._submit(scope, page, last)
+                    arrived = True
+                    break
+                except SessionExpired:
+                    raise
+                except TransientError as e:
+                    # The last page's answer may be lost after it saved: only a new search can tell.
+                    if last or tries == PAGE_TRIES:
+                        raise
+                    self.recovered[e.kind] = self.recovered.get(e.kind, 0) + 1
+                    await asyncio.sleep(0.2 * tries)
+        return reference
+
+    def _at(self, template: str, fields: dict[str, Any]) -> bool:
+        return _path(self.page.url) == _path(self._url(template, **fields))
+
+    async def _loaded(self, step: str) -> None:
+        try:
+            await self.page.wait_for_load_state("load", timeout=self.timeout * 1000)
+        except Exception:
+            raise TransientError(f"{step}: page did not finish loading", page=step) from None
+
+    async def _scope(self, page: Page, errors_before: int) -> Any:
+        if not page.frame:
+            return self.page
+        scope = self.page.frame_locator(page.frame)
+        try:
+            await scope.locator("body").wait_for(timeout=self.timeout * 1000)
+        except Exception:
+            raise TransientError(f"{page.name}: frame {page.frame} did not load", page=page.name) from None
+        self._check_expired(page.name)
+        if self._server_errors > errors_before or await self._server_error_text(scope):
+            raise TransientError(f"{page.name}: server error in frame", page=page.name)
+        return scope
+
+    async def _fill(self, scope: Any, page: Page, values: dict[str, str | bool | None]) -> None:
+        masks = []
+        for f in page.fields:
+            value = values[f.key]
+            if value is None:
+                continue
+            self.on_step(f"{page.name}:{f.key}")
+            target = await self._locate(scope, f.selectors, f.key, page.name, f.type)
+            if f.secret:
+                masks.append(target)
+            await self._set(scope, target, f, value, page.name)
+        await self.evidence.capture(self.page, f"{page.name}-filled", mask=masks)
+
+    async def _set(self, scope: Any, target: Any, f: FieldMap, value: str | bool, page: str) -> None:
+        ms = self.timeout * 1000
+        if f.type == FieldType.CHECKBOX:
+            await target.set_checked(bool(value), timeout=ms)
+        elif f.type == FieldType.RADIO:
+            option = target.locator(f'input[type=radio][value="{_attr(str(value))}"]')
+            if not await option.count():
+                option = target.get_by_label(str(value), exact=True)
+            if not await option.count():  # `name`/`css` strategies point at the radios themselves
+                option = target.and_(scope.locator(f'[value="{_attr(str(value))}"]'))
+            if not await option.count():
+                raise DataError(f"field {f.key!r}: the page offers no such choice", page=page)
+            await option.first.check(timeout=ms)
+        elif f.type == FieldType.SELECT:
+            await self._choose(target, f, str(value), page)
+        else:
+            await target.fill(str(value), timeout=ms)
+
+    async def _choose(self, target: Any, f: FieldMap, value: str, page: str) -> None:
+        option = target.locator(f'option[value="{_attr(value)}"]')
+        if f.wait_for_options:
+            errors_before, denied_before = self._server_errors, self._denied
+            deadline = time.monotonic() + self.timeout
+            while not await option.count():
+                if self._denied > denied_before:
+                    raise SessionExpired(
+                        f"{page}: the page's request for {f.key!r} options was refused", page=page
+                    )
+                if self._server_errors > errors_before or time.monotonic() > deadline:
+                    raise TransientError(f"{page}: options of {f.key!r} did not load", page=page)
+                if await target.locator("option:not([value=''])").count():
+                    break  # loaded, and ours is not among them
+                await self._settle()
+        if not await option.count():
+            by_label = target.locator("option").filter(has_text=re.compile(f"^{re.escape(value)}$"))
+            if not await by_label.count():
+                raise DataError(f"field {f.key!r}: the page offers no such option", page=page)
+            await target.select_option(label=value, timeout=self.timeout * 1000)
+            return
+        await target.select_option(value=value, timeout=self.timeout * 1000)
+
+    # -- submitting ----------------------------------------------------------------------------
+
+    async def _mark(self, scope: Any) -> int:
+        """Tag the current document so an answer is only read from the next one."""
+        with contextlib.suppress(Exception):  # a document being replaced needs no tag
+            await scope.locator("html").evaluate("e => e.setAttribute('data-hrops-stale', '1')")
+        return self._server_errors
+
+    async def _fresh(self, scope: Any) -> bool:
+        try:
+            return not await scope.locator("html[data-hrops-stale]").count()
+        except Exception:  # noqa: BLE001 - mid-navigation
+            return False
+
+    async def _reached(self, scope: Any, expect: Expect) -> bool:
+        if expect.url and not _path(self.page.url).startswith(expect.url):
+            return False
+        if expect.text:
+            try:
+                text = await scope.locator("body").inner_text(timeout=500)
+            except Exception:  # noqa: BLE001 - mid-navigation
+                return False
+            return re.search(expect.text, text) is not None
+        return await self._fresh(self.page) or expect.url is not None
+
+    async def _server_error_text(self, scope: Any) -> bool:
+        if not self.system.server_error:
+            return False
+        try:
+            text = await scope.locator("body").inner_text(timeout=500)
+        except Exception:  # noqa: BLE001
+            return False
+        return re.search(self.system.server_error, text) is not None
+
+    async def _messages(self, scope: Any) -> list[str]:
+        try:
+            return [m.strip() for m in await scope.locator(self.system.errors).all_inner_texts() if m.strip()]
+        except Exception:  # noqa: BLE001 - mid-navigation
+            return []
+
+    async def _submit(self, scope: Any, page: Page, last: bool) -> str:
+        button = await self._locate(scope, page.submit, "submit", page.name)
+        marker = await self._mark(scope)
+        await self._mark(self.page)
+        self.on_step(f"{page.name}:submit")
+        # Moving on to another URL is proof enough that the page was accepted (no DOM checks needed).
+        moved_on = page.next.url if page.next and page.next.url and not page.next.text else None
+        if moved_on and _path(self.page.url).startswith(moved_on):
+            moved_on = None
+        self._changed.clear()
+        await button.click(timeout=self.timeout * 1000)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            self._check_expired(page.name)
+            if self._server_errors > marker:
+                raise TransientError(f"{page.name}: server error after submit", page=page.name)
+            if moved_on and _path(self.page.url).startswith(moved_on):
+                return ""
+            fresh_here, fresh_top = await self._fresh(scope), await self._fresh(self.page)
+            if fresh_here or fresh_top:
+                for where in (scope, self.page) if scope is not self.page else (scope,):
+                    if messages := await self._messages(where):
+                        shot = await self.evidence.capture(self.page, f"{page.name}-rejected")
+                        raise ValidationRejected(messages, screenshot=shot, page=page.name)
+                if await self._server_error_text(self.page):
+                    raise TransientError(f"{page.name}: error page after submit", page=page.name)
+            if last:
+                if fresh_top and (reference := await self._success()):
+                    await self.evidence.capture(self.page, f"{page.name}-saved")
+                    return reference
+            elif page.next and (fresh_top or fresh_here) and await self._reached(self.page, page.next):
+                return ""
+            await self._settle()
+        raise TransientError(f"{page.name}: no answer within {self.timeout:.0f} s", page=page.name)
+
+    async def _success(self) -> str | None:
+        success = self.form.success
+        where = self.page.locator(success.selector) if success.selector else self.page.locator("body")
+        try:
+            texts = await where.all_inner_texts()
+        except Exception:  # noqa: BLE001
+            return None
+        for text in texts:
+            if m := re.search(success.text, text):
+                return m.groupdict().get("reference") or m.group(0)
+        return None
+
+    # -- finding and reading back ----------------------------------------------------------------
+
+    async def _find(self, key: str) -> str | None:
+        find = self.system.find
+        await self._goto(find.url, "find", key=key)
+        rows = await self.page.locator(find.rows).evaluate_all(
+            "rows => rows.map(r => Array.from(r.querySelectorAll('td,th')).map(c => c.textContent.trim()))"
+        )
+        matches = sorted(
+            {
+                row[find.reference_column - 1]
+                for row in rows
+                if len(row) >= max(find.key_column, find.reference_column) and row[find.key_column - 1] == key
+            }
+        )
+        await self.evidence.capture(self.page, "find")
+        if len(matches) > 1:
+            raise DataError(
+                f"{self.system.system} holds {len(matches)} records with key {key} "
+                f"({', '.join(matches)}): merge them there first",
+                page="find",
+            )
+        return matches[0] if matches else None
+
+    async def _record(self, reference: str) -> dict[str, str]:
+        rec = self.system.record
+        await self._goto(rec.url, "read-back", reference=reference)
+        pairs = await self.page.locator(rec.rows).evaluate_all(
+            "(rows, [l, v]) => rows.map(r => [r.querySelector(l)?.textContent ?? null,"
+            " r.querySelector(v)?.textContent ?? null])",
+            [rec.label, rec.value],
+        )
+        return {_cell_text(k): _cell_text(v) for k, v in pairs if k is not None}
+
+    def _compare(
+        self, shown: dict[str, str], values: dict[str, str | bool | None]
+    ) -> dict[str, tuple[str, str]]:
+        yes = {y.casefold() for y in self.system.record.yes}
+        mismatches: dict[str, tuple[str, str]] = {}
+        for f in self.form.fields():
+            value = values[f.key]
+            if f.readback is None or value is None:
+                continue
+            got = shown.get(f.readback)
+            if got is None:
+                mismatches[f.key] = (str(value), "<not on the record page>")
+            elif f.type == FieldType.CHECKBOX:
+                if (got.casefold() in yes) != bool(value):
+                    mismatches[f.key] = ("Yes" if value else "No", got)
+            elif got != str(value).strip():
+                mismatches[f.key] = (str(value), got)
+        return mismatches
+
+    async def _differs(self, reference: str, values: dict[str, str | bool | None]) -> bool:
+        return bool(self._compare(await self._record(reference), values))
+
+    async def _read_back(self, reference: str, values: dict[str, str | bool | None]) -> list[str]:
+        shown = await self._record(reference)
+        shot = await self.evidence.capture(self.page, "read-back")
+        if mismatches := self._compare(shown, values):
+            raise VerificationFailed(mismatches, screenshot=shot, page="read-back")
+        return [f.key for f in self.form.fields() if f.readback and values[f.key] is not None]
+
+
+def _attr(value: str | None) -> str:
+    """Escape a value for a CSS attribute selector in double quotes."""
+    return (value or "").replace("\\", "\\\\").replace('"', '\\"')

@@ -1,0 +1,1 @@
+"""LegacySyncWorkflow: push one employee (or a change) into a named legacy system, verified."""

@@ -1,0 +1,114 @@
+"""Activities of the browser task queue: push a record, survey a drifted form, save a mapping.
+
+A legacy error crosses into the workflow as an `ApplicationError` whose `type` is the error kind
+and whose details carry the page and the screenshot path (never personal values): the workflow
+decides from the kind whether a person is needed.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import BaseModel
+from temporalio import activity, workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from agents.form_mapper import match_pages
+    from hrops.clock import today
+    from hrops.settings import get_settings
+    from tools.legacy import catalog
+    from tools.legacy.drift import Proposal, build_proposal, survey
+    from tools.legacy.engine import PushResult
+    from tools.legacy.errors import LegacyError
+    from tools.legacy.evidence import Evidence
+    from tools.legacy.mapping import parse
+    from tools.legacy.pool import shared_pool
+    from tools.legacy.push import PushRequest, engine_for, push
+    from tools.legacy.record import load_employee
+    from tools.store import audit
+    from tools.store.db import session_scope
+
+
+class SurveyRequest(BaseModel):
+    system: str
+    form: str
+    employee_id: str
+    actor: str
+    evidence_folder: str
+
+
+class SaveMapping(BaseModel):
+    system: str
+    form: str
+    version: int
+    yaml: str
+    approved_by: str
+    workflow_id: str
+
+
+def _failure(e: LegacyError) -> ApplicationError:
+    return ApplicationError(
+        e.message,
+        {"kind": e.kind, "page": e.page, "screenshot": e.screenshot},
+        type=e.kind,
+        non_retryable=not e.retryable,
+    )
+
+
+@activity.defn(name="legacy.push")
+async def push_record(req: PushRequest) -> PushResult:
+    """Enter one record; heartbeats name the step, so a stuck page shows where it stuck."""
+    info = activity.info()
+    req = req.model_copy(update={"evidence_folder": f"{req.evidence_folder}/attempt-{info.attempt}"})
+    try:
+        return await push(req, on_step=lambda step: activity.heartbeat(step))
+    except LegacyError as e:
+        activity.logger.info("legacy push stopped", extra={"kind": e.kind, "page": e.page})
+        raise _failure(e) from None
+
+
+@activity.defn(name="legacy.propose_mapping")
+async def propose_mapping(req: SurveyRequest) -> Proposal:
+    """Walk the changed form (creating nothing) and propose selectors for what no longer matches."""
+    cfg = get_settings()
+    loaded = catalog.form(req.system, req.form)
+    with session_scope(cfg.db_url) as s:
+        record = load_employee(s, req.employee_id, today())
+    assert record is not None
+    evidence = Evidence(cfg.evidence_dir / req.system, f"{req.evidence_folder}/survey")
+    try:
+        async with shared_pool(cfg.legacy_contexts).slot() as slot:
+            engine = engine_for(slot, loaded, evidence, lambda step: activity.heartbeat(step))
+            surveys, picks = await survey(engine, record.model_dump(), match_pages)
+    except LegacyError as e:
+        raise _failure(e) from None
+    return build_proposal(loaded.form, loaded.path.read_text(encoding="utf-8"), surveys, picks)
+
+
+@activity.defn(name="legacy.save_mapping")
+def save_mapping(req: SaveMapping) -> str:
+    """Save an approved mapping version (checked again before it is written) and audit who approved."""
+    mapping = parse(req.yaml, f"{req.system}/{req.form}.v{req.version}.yaml")
+    if (mapping.kind, mapping.system, mapping.form, mapping.version) != (
+        "form",
+        req.system,
+        req.form,
+        req.version,
+    ):
+        raise ApplicationError("the approved mapping is not the proposed one", non_retryable=True)
+    path = catalog.save_version(mapping, req.yaml)  # type: ignore[arg-type]
+    with session_scope(get_settings().db_url, write=True) as s:
+        audit.append(
+            s,
+            audit.AuditEvent(
+                actor=req.approved_by,
+                action="legacy.mapping_approved",
+                entity_type="legacy_mapping",
+                entity_id=f"{req.system}.{req.form}",
+                workflow_id=req.workflow_id,
+                details={"version": req.version, "file": path.name},
+                event_key=f"legacy.mapping_approved:{req.system}.{req.form}.v{req.version}",
+            ),
+        )
+    return json.dumps({"path": str(path)})
