@@ -205,7 +205,9 @@ async def test_a_models_picks_pass_the_same_checks(store_url: str, monkeypatch: 
     with session_scope(store_url) as s:
         calls = s.scalars(select(AuditEntry).where(AuditEntry.action == "model.call")).all()
     assert calls  # every model call is audited
-    wrong = checked([Pick(page="p", key="family_name", control=1, score=0.9, reason="model said so")], [survey])
+    wrong = checked(
+        [Pick(page="p", key="family_name", control=1, score=0.9, reason="model said so")], [survey]
+    )
     assert wrong[0].control is None and "rejected" in wrong[0].reason
     right = checked([Pick(page="p", key="family_name", control=0, score=0.9)], [survey])
     assert right[0].control == 0
