@@ -1,7 +1,9 @@
 """Make sure a Chromium exists for legacy-system automation (`make` runs this; idempotent).
 
 Order: HROPS_BROWSER_PATH or a Chromium on PATH -> Debian's `chromium` package when apt is
-available and we may install -> `playwright install chromium` (needs internet).
+available and we may install -> `playwright install chromium` (needs internet). A font with
+Chinese characters comes along when apt can install one: without it, evidence screenshots show
+Chinese names as empty boxes.
 """
 
 from __future__ import annotations
@@ -13,19 +15,33 @@ import sys
 
 from hrops.settings import get_settings
 
+CJK_FONT = "fonts-wqy-microhei"  # 5 MB; covers Simplified Chinese
 
-def _apt_install() -> bool:
+
+def _apt_install(*packages: str) -> bool:
     if not shutil.which("apt-get"):
         return False
     sudo: list[str] = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else [])
     if os.geteuid() != 0 and not sudo:
         return False
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    print("installing Debian's chromium package (apt-get) ...", flush=True)
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+    print(f"installing Debian's {' and '.join(packages)} (apt-get) ...", flush=True)
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
         if subprocess.run([*sudo, *cmd], env=env, stdout=subprocess.DEVNULL).returncode != 0:
             return False
     return True
+
+
+def _has_cjk_font() -> bool:
+    if not shutil.which("fc-list"):
+        return True  # cannot tell: do not install blindly
+    out = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True).stdout
+    return bool(out.strip())
+
+
+def _ensure_cjk_font() -> None:
+    if not _has_cjk_font() and not _apt_install(CJK_FONT):
+        print(f"note: no font with Chinese characters; install {CJK_FONT} for readable evidence screenshots")
 
 
 def _playwright_install() -> bool:
@@ -36,12 +52,13 @@ def _playwright_install() -> bool:
 def main() -> int:
     settings = get_settings()
     if path := settings.browser():
+        _ensure_cjk_font()
         print(f"browser: {path}")
         return 0
     if settings.browser_path:
         print(f"HROPS_BROWSER_PATH={settings.browser_path} does not exist; fix or unset it", file=sys.stderr)
         return 1
-    if _apt_install() and (path := settings.browser()):
+    if _apt_install("chromium", CJK_FONT) and (path := settings.browser()):
         print(f"browser: {path}")
         return 0
     if _playwright_install():

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import select
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
@@ -29,6 +29,7 @@ from workflows.legacy_sync.messages import (
     KIND,
     RESOLVER_ROLES,
     Action,
+    Event,
     LegacySyncRequest,
     LegacySyncState,
     Resolution,
@@ -97,7 +98,7 @@ async def start(
     _known(employee_ids)
     out = []
     for employee_id in employee_ids:
-        wid = workflow_id_for(system, form, employee_id, request_id)
+        wid = workflow_id_for(system, form, employee_id)
         # A push of the same record already running is followed, not raced (USE_EXISTING).
         await client.start_workflow(
             LegacySyncWorkflow.run,
@@ -130,14 +131,48 @@ async def state(client: Client, workflow_id: str) -> LegacySyncState:
         raise RequestError(f"{workflow_id} did not answer: is a worker running? (`hrops status`)") from None
 
 
+async def _ended(client: Client, workflow_id: str, status: WorkflowExecutionStatus | None) -> LegacySyncState:
+    """The state of a push whose workflow is no longer running; FAILED when it did not finish
+    on its own (terminated, timed out, failed): then only Temporal's history says more."""
+    try:
+        st = await state(client, workflow_id)
+    except RequestError:
+        st = None
+    if st is not None and st.stage.closed:
+        return st
+    why = status.name.lower().replace("_", " ") if status else "ended"
+    event = Event(at=datetime.now(UTC), text=f"the workflow {why} before the push finished")
+    if st is not None:
+        return st.model_copy(update={"stage": Stage.FAILED, "task": None, "history": [*st.history, event]})
+    system, form, employee = (workflow_id.split("-", 3) + ["?"] * 4)[1:4]
+    return LegacySyncState(
+        system=system, form=form, employee_id=employee, requested_by="?", stage=Stage.FAILED, history=[event]
+    )
+
+
+async def _current(client: Client, workflow_id: str) -> LegacySyncState:
+    """The latest run's state; FAILED when that run ended without closing the push itself."""
+    try:
+        st = await state(client, workflow_id)
+    except RequestError:
+        st = None  # e.g. no worker to answer for a run that has ended: its status tells
+    if st is None or not st.stage.closed:
+        latest = await client.get_workflow_handle(workflow_id).describe()
+        if latest.status != WorkflowExecutionStatus.RUNNING:
+            return await _ended(client, workflow_id, latest.status)
+    if st is None:
+        raise RequestError(f"{workflow_id} did not answer: is a worker running? (`hrops status`)")
+    return st
+
+
 async def settled(
     client: Client, workflow_id: str, *, poll: float = 0.3, timeout: float | None = None
 ) -> LegacySyncState:
-    """Wait until the push finished or waits for a person."""
+    """Wait until the push finished, waits for a person, or its workflow ended otherwise."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout if timeout else None
     while True:
-        st = await state(client, workflow_id)
+        st = await _current(client, workflow_id)
         if st.stage.closed or st.stage.waiting_for_person:
             return st
         if deadline and loop.time() > deadline:
@@ -167,7 +202,7 @@ async def settle_many(
             query = f"WorkflowId IN ({listed}) AND (ExecutionStatus != 'Running' OR HrStage IN {people})"
             async for w in client.list_workflows(query):
                 if w.id in waiting:
-                    st = await state(client, w.id)
+                    st = await _current(client, w.id)
                     if st.stage.closed or st.stage.waiting_for_person:
                         waiting.discard(w.id)
                         settled_[w.id] = st

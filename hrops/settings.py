@@ -89,6 +89,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a legacy page may take to answer one step before it counts as a fault.",
     )
+    legacy_submit_grace: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds a legacy system may take to save a record after its final submit. When the "
+        "answer to that submit was lost, the record is not typed again before the search has come up "
+        "empty for this long.",
+    )
     legacy_sim_port: int = Field(
         8765, description="Port of the stand-in legacy HR system started by `hrops up` (0: not started)."
     )

@@ -19,6 +19,7 @@ DEFAULTS = {
     "fault_500_rate": 0.0,
     "slow_rate": 0.0,
     "slow_seconds": 2.0,
+    "slow_on": [],
     "expire_rate": 0.0,
     "session_ttl": 900,
     "detect_duplicates": True,
@@ -44,59 +45,13 @@ class Sim:
         return httpx.get(f"{self.url}/_sim/stats", timeout=10).json()
 
 
-@dataclass
-class SimProcess:
-    url: str
-    db_path: Any
-    users: dict[str, str]
-
-
 @pytest.fixture(scope="session")
-def sim_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProcess]:
+def sim_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """`hrops legacy-sim` in its own process, as users run it (and off this process's GIL)."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
+    from infra.legacy_hris import SimProcess
 
-    from infra.legacy_hris import SimConfig
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    db = tmp_path_factory.mktemp("legacy") / "legacy_hris.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HROPS_")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hrops",
-            "legacy-sim",
-            "--port",
-            str(port),
-            "--db",
-            str(db),
-            "--seed",
-            "20261123",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/_sim/config", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        raise RuntimeError("hrops legacy-sim did not start")
-    yield SimProcess(url=url, db_path=db, users=SimConfig().users)
-    proc.terminate()
-    proc.wait(timeout=10)
+    with SimProcess(tmp_path_factory.mktemp("legacy") / "legacy_hris.db", seed=20261123) as sim:
+        yield sim
 
 
 @pytest.fixture
@@ -111,6 +66,8 @@ def sim(sim_server: Any, monkeypatch: pytest.MonkeyPatch) -> Sim:
     monkeypatch.setenv("HROPS_LEGACY_CLASSIC_HRIS_PASSWORD", password)
     monkeypatch.setenv("HROPS_LEGACY_CONTEXTS", "4")
     monkeypatch.setenv("HROPS_LEGACY_STEP_TIMEOUT", "10")
+    # The stand-in saves at once (or 0.3 s late when "slow"): a short grace is long enough.
+    monkeypatch.setenv("HROPS_LEGACY_SUBMIT_GRACE", "3")
     reset_settings()
     return out
 
@@ -181,3 +138,21 @@ def set_employee(url: str, employee_id: str, **fields: Any) -> None:
         assert emp is not None
         for k, v in fields.items():
             setattr(emp, k, v)
+
+
+def set_home(url: str, employee_id: str, **fields: Any) -> None:
+    """Change the home address in force (the latest effective-dated row)."""
+    from sqlalchemy import select
+
+    from tools.store.db import session_scope
+    from tools.store.models import EmployeeAddress
+
+    with session_scope(url, write=True) as s:
+        home = s.scalars(
+            select(EmployeeAddress)
+            .where(EmployeeAddress.employee_id == employee_id)
+            .order_by(EmployeeAddress.valid_from.desc())
+        ).first()
+        assert home is not None
+        for k, v in fields.items():
+            setattr(home, k, v)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -81,6 +82,78 @@ def test_not_yaml_and_wrong_kind_are_clear() -> None:
         parse("a: [1, 2", "x.yaml")
     with pytest.raises(MappingError, match="`kind` must be 'system' or 'form'"):
         parse("kind: page\n", "x.yaml")
+
+
+def _address_form(**replace: str) -> str:
+    text = (catalog.SHIPPED / "classic_hris" / "address_update.yaml").read_text()
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        # A typo in a source would only show at run time, as an empty value: caught here.
+        ({"source: city": "source: cty"}, "source 'cty' is not an attribute of the HR record"),
+        (
+            {"source: city": "source: city\n        transforms: [{template: '{cty} ({value})'}]"},
+            "field 'city': template uses unknown {cty}",
+        ),
+        ({"url: /employees/{reference}/edit": "url: /employees/{ref}/edit"}, "url uses {ref}"),
+        (
+            {"source: city": "source: city\n        transforms: [{hook: 'no_such_module:fn'}]"},
+            "hook 'no_such_module:fn' cannot be loaded",
+        ),
+        (
+            {
+                "action: update": "action: create",
+                "url: /employees/{reference}/edit": "url: /newhire/personal",
+            },
+            "needs a group (?P<reference>...)",
+        ),
+    ],
+)
+def test_mistakes_that_would_only_show_at_run_time_are_refused(
+    tmp_path: Path, change: dict[str, str], problem: str
+) -> None:
+    path = tmp_path / "classic_hris" / "address_update.yaml"
+    path.parent.mkdir()
+    text = _address_form(**change)
+    if "action: create" in text:  # a create form whose success pattern has no reference group
+        text = re.sub(r'text: "[^"]*"', 'text: "saved"', text)
+    path.write_text(text)
+    with pytest.raises(MappingError) as e:
+        catalog.validate_file(path)
+    assert problem in e.value.report()
+
+
+def test_a_search_and_record_page_must_use_their_placeholders(tmp_path: Path) -> None:
+    text = (catalog.SHIPPED / "classic_hris" / "system.yaml").read_text()
+    text = text.replace("url: /employees/search?q={key}", "url: /employees/search")
+    text = text.replace("url: /employees/{reference}", "url: /employees/{id}")
+    text = text.replace("source: employee_id", "source: employee_number")
+    with pytest.raises(MappingError) as e:
+        parse(text, "system.yaml")
+    report = e.value.report()
+    assert "find.url: the search url must use {key}" in report
+    assert "record.url: the record url must use {reference}" in report
+    assert "key.source: 'employee_number' is not an attribute of the HR record" in report
+
+
+def test_two_files_with_the_same_version_are_refused(tmp_path: Path) -> None:
+    folder = catalog.approved_dir() / "classic_hris"
+    folder.mkdir(parents=True)
+    text = _address_form(**{"version: 1": "version: 3"})
+    (folder / "address_update.v3.yaml").write_text(text)
+    (folder / "address_update.yaml").write_text(text)
+    with pytest.raises(MappingError, match="version 3 of 'address_update' is also in"):
+        catalog.form("classic_hris", "address_update")
+    (folder / "address_update.yaml").unlink()
+    (folder / "address_update.v4.yaml").write_text(text)  # named v4, says 3
+    with pytest.raises(MappingError, match="the file name says version 4, the file says 3"):
+        catalog.form("classic_hris", "address_update")
 
 
 def test_transforms_turn_hr_values_into_legacy_codes() -> None:

@@ -19,7 +19,7 @@ from hrops.settings import get_settings
 from tests.legacy_fixtures import SYSTEM, Sim, active_employees, set_employee
 from tools.legacy import catalog
 from tools.store.db import session_scope
-from tools.store.models import AuditEntry
+from tools.store.models import AuditEntry, Role
 from workflows.legacy_sync.messages import Action, Stage
 
 
@@ -118,6 +118,16 @@ async def test_layout_v2_gets_a_mapping_proposal_that_a_person_approves(
     assert sim.rows() == []  # surveying the form created nothing
     assert not (catalog.approved_dir() / SYSTEM).exists()  # nothing saved before approval
 
+    # Roles come from the HR store, not from the caller: a forged "admin" does not get the mapping
+    # saved; the proposal stays open for someone who may approve it.
+    employee = svc.principal(active_employees(demo, 10)[9])
+    forged = employee.model_copy(update={"roles": frozenset({Role.ADMIN})})
+    st = await svc.resolve(legacy_workers, wid, Action.APPROVE_MAPPING, forged)
+    st = await svc.settled(legacy_workers, wid, timeout=60)
+    assert st.stage is Stage.MAPPING_REVIEW and st.task is not None
+    assert "may not approve legacy mappings" in st.task.message
+    assert not (catalog.approved_dir() / SYSTEM).exists()
+
     await svc.resolve(legacy_workers, wid, Action.APPROVE_MAPPING, svc.principal("admin"))
     st = await svc.settled(legacy_workers, wid, timeout=180)
     assert st.stage is Stage.COMPLETED and st.result is not None and st.result.outcome == "entered"
@@ -172,3 +182,30 @@ async def test_pushing_needs_hr_ops_and_a_known_employee(legacy_workers, demo: s
         raise AssertionError("started")
     except svc.RequestError as e:
         assert "no form 'payroll'" in str(e) and "new_hire" in str(e)
+
+
+async def test_a_decided_task_takes_no_second_decision_and_a_terminated_push_settles_as_failed(
+    legacy_workers,
+    sim: Sim,
+    demo: str,  # noqa: ANN001
+) -> None:
+    first, second = active_employees(demo, 2)
+    for eid in (first, second):
+        set_employee(demo, eid, family_name="Wolfeschlegelsteinhausenbergerdorff-Smithson")
+    wids = await _push(legacy_workers, [first, second])
+    states = await svc.settle_many(legacy_workers, wids, timeout=120)
+    assert [s.stage for s in states] == [Stage.NEEDS_ATTENTION] * 2
+
+    cancelled = await svc.resolve(legacy_workers, wids[0], Action.CANCEL, svc.principal("admin"))
+    assert cancelled.stage is Stage.CANCELLED and cancelled.task is None
+    try:  # the canceller was told "cancelled": nobody can turn that into a push afterwards
+        await svc.resolve(legacy_workers, wids[0], Action.RETRY, svc.principal("admin"))
+        raise AssertionError("a cancelled push took a retry")
+    except svc.RequestError as e:
+        assert "no open task" in str(e) or "nothing to resolve" in str(e)
+
+    # Someone terminates a push in Temporal: following it ends instead of waiting forever.
+    await legacy_workers.get_workflow_handle(wids[1]).terminate("stopped by an operator")
+    [ended] = await svc.settle_many(legacy_workers, [wids[1]], timeout=30)
+    assert ended.stage is Stage.FAILED and "terminated" in ended.history[-1].text
+    assert sim.rows() == []

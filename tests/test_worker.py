@@ -28,7 +28,7 @@ async def test_workers_use_the_sandbox_and_split_by_queue(temporal_env, store_ur
     # Browser work only on the browser queue, and no more at once than there are browser contexts.
     assert {a.__name__ for a in rpa.config()["activities"]} >= {"push_record", "propose_mapping"}
     assert not {a.__name__ for a in main.config()["activities"]} & {"push_record", "propose_mapping"}
-    assert rpa.config()["max_concurrent_activities"] == get_settings().legacy_contexts + 1
+    assert rpa.config()["max_concurrent_activities"] == get_settings().legacy_contexts
 
 
 async def test_sigterm_stops_a_worker_gracefully(temporal_env, store_url) -> None:

@@ -51,8 +51,9 @@ def build_worker(client: Client, queue: str, **options: Any) -> Worker:
         raise ValueError(f"unknown task queue {queue!r}; known: {', '.join(task_queues.ALL)}")
     options.setdefault("graceful_shutdown_timeout", GRACEFUL_SHUTDOWN)
     if queue == task_queues.RPA:
-        # One browser context per running push: more concurrent pushes would only queue for one.
-        options.setdefault("max_concurrent_activities", get_settings().legacy_contexts + 1)
+        # One browser context per running push: a push beyond that would wait for a context
+        # without a heartbeat, and Temporal could start its retry beside it.
+        options.setdefault("max_concurrent_activities", get_settings().legacy_contexts)
     return Worker(
         client,
         task_queue=queue,

@@ -38,6 +38,9 @@ def legacy_sim(
     fault_500_rate: float = typer.Option(0.0, help="Share of requests answered with a server error"),
     slow_rate: float = typer.Option(0.0, help="Share of requests answered slowly"),
     slow_seconds: float = typer.Option(2.0, help="How slow a slow answer is"),
+    slow_on: list[str] = typer.Option(
+        [], help="Slow only requests starting with this ('POST /newhire/confirm'); repeatable"
+    ),
     expire_rate: float = typer.Option(0.0, help="Share of requests that find their session expired"),
     no_duplicate_check: bool = typer.Option(False, help="Let the stand-in accept duplicate records"),
     seed: int | None = typer.Option(None, help="Seed of the fault dice (repeatable runs)"),
@@ -55,6 +58,7 @@ def legacy_sim(
             fault_500_rate=fault_500_rate,
             slow_rate=slow_rate,
             slow_seconds=slow_seconds,
+            slow_on=slow_on,
             expire_rate=expire_rate,
             detect_duplicates=not no_duplicate_check,
             seed=seed,
@@ -177,7 +181,7 @@ async def _push_all(
                 outcomes[st.result.outcome] += 1
             else:
                 outcomes[st.stage.value] += 1
-                wid = svc.workflow_id_for(st.system, st.form, st.employee_id, st.request_id)
+                wid = svc.workflow_id_for(st.system, st.form, st.employee_id)
                 problems.append((wid, st.task.message if st.task else st.stage.value))
             tally = " · ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(outcomes.items()))
             bar.update(task, advance=1, tally=tally)

@@ -197,7 +197,6 @@ def _child_env(settings: Settings) -> dict[str, str]:
 def _sim_login(settings: Settings) -> None:
     """The stand-in's demo login goes into the secrets file unless one is there already."""
     from infra.legacy_hris import SimConfig
-
     from tools.legacy import credentials
     from tools.legacy.errors import LoginFailed
 

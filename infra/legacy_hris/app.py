@@ -67,6 +67,11 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
 
 
+def _targeted(request: Request, targets: list[str]) -> bool:
+    said = f"{request.method} {request.url.path}"
+    return not targets or any(said.startswith(t) or request.url.path.startswith(t) for t in targets)
+
+
 def _forbidden() -> HTMLResponse:
     return HTMLResponse("<h1>Forbidden</h1><p>Invalid or missing security token.</p>", status_code=403)
 
@@ -81,7 +86,10 @@ def create_app(config: SimConfig) -> FastAPI:
         if request.url.path.startswith("/_sim"):
             return await call_next(request)
         cfg, rng = sim.config, sim.rng
-        if cfg.slow_rate and rng.random() < cfg.slow_rate:
+        if cfg.slow_rate and _targeted(request, cfg.slow_on) and rng.random() < cfg.slow_rate:
+            # Slow after the request arrived, before the work: like a busy server, it still does
+            # the work when the client has given up waiting for the answer.
+            await request.body()
             sim.store.event("slow", detail=request.url.path)
             await asyncio.sleep(cfg.slow_seconds)
         sid = request.cookies.get(SESSION_COOKIE)

@@ -16,6 +16,11 @@ class SimConfig(BaseModel):
     )
     slow_rate: float = Field(0.0, ge=0, le=1, description="share of requests answered slowly")
     slow_seconds: float = Field(2.0, ge=0)
+    slow_on: list[str] = Field(
+        [],
+        description="only requests starting with one of these ('POST /newhire/confirm', '/api/') are "
+        "slowed; empty: any request",
+    )
     expire_rate: float = Field(0.0, ge=0, le=1, description="share of requests that find their session gone")
     layout: Literal["v1", "v2"] = "v1"
     detect_duplicates: bool = True

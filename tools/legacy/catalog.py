@@ -83,10 +83,20 @@ def form(system_name: str, form_name: str) -> Loaded:
             f"system {system_name!r} has no form {form_name!r} (known: {', '.join(forms(system_name)) or 'none'})"
         )
     best: tuple[int, Path, FormMapping] | None = None
-    for _, path in candidates:
+    seen: dict[int, Path] = {}
+    for named, path in candidates:
         mapping = load(path)
         if not isinstance(mapping, FormMapping):
             raise MappingError(path, ["expected `kind: form`"])
+        if named and named != mapping.version:
+            raise MappingError(path, [f"the file name says version {named}, the file says {mapping.version}"])
+        if mapping.version in seen:
+            # Which one is in force would depend on the order files are listed in: refuse.
+            raise MappingError(
+                path,
+                [f"version {mapping.version} of {form_name!r} is also in {seen[mapping.version]}: keep one"],
+            )
+        seen[mapping.version] = path
         if best is None or mapping.version > best[0]:
             best = (mapping.version, path, mapping)
     assert best is not None

@@ -246,6 +246,13 @@ async def survey(
     engine: Engine, record: dict[str, Any], matcher: Matcher
 ) -> tuple[list[PageSurvey], list[Pick]]:
     """Walk the form; where fields are missing, ask the matcher (checked picks) and use them to go on."""
+    with engine.watching():
+        return await _survey(engine, record, matcher)
+
+
+async def _survey(
+    engine: Engine, record: dict[str, Any], matcher: Matcher
+) -> tuple[list[PageSurvey], list[Pick]]:
     values = engine._values(record)
     key = engine._key(record)
     await engine._login()

@@ -20,10 +20,13 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote, urljoin, urlparse
 
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 from pydantic import BaseModel
 
 from tools.legacy import transforms
@@ -34,6 +37,8 @@ from tools.legacy.errors import (
     LegacyError,
     LoginFailed,
     RecordMissing,
+    SearchBroken,
+    SearchUnclear,
     SessionExpired,
     TransientError,
     ValidationRejected,
@@ -62,6 +67,60 @@ class PushResult(BaseModel):
     seconds: float
 
 
+@dataclass(frozen=True)
+class Mark:
+    top: int  # top-frame documents seen so far
+    child: int  # frame documents seen so far
+    errors: int  # server errors seen so far
+
+
+class Look(BaseModel):
+    errors: list[str] = []  # validation messages shown
+    text: str = ""  # the body's visible text
+    success: list[str] = []  # texts of the form's success selector, if it has one
+
+
+_LOOK = """
+(doc, errorsCss, successCss) => {
+  const texts = css => css ? Array.from(doc.querySelectorAll(css), e => e.innerText) : [];
+  return {errors: texts(errorsCss).map(t => t.trim()).filter(t => t),
+          text: doc.body ? doc.body.innerText : '', success: texts(successCss)};
+}
+"""
+# From the top document, so nothing waits for a frame: a frame's document is reached through its
+# element (same origin); null when it cannot be (cross-origin: then the frame is asked itself).
+_LOOK_FROM_TOP = f"""
+([frameCss, errorsCss, successCss]) => {{
+  const look = {_LOOK};
+  if (!frameCss) return look(document, errorsCss, successCss);
+  const frame = document.querySelector(frameCss);
+  if (!frame) return {{}};  // not (or no longer) on this page: nothing to see there
+  const doc = frame.contentDocument;
+  return doc && doc.documentElement ? look(doc, errorsCss, successCss) : null;
+}}
+"""
+_LOOK_IN_FRAME = f"(html, [errorsCss, successCss]) => ({_LOOK})(html.ownerDocument, errorsCss, successCss)"
+
+
+_FIND_JS = """
+([rowsCss, emptyCss]) => ({
+  rows: Array.from(document.querySelectorAll(rowsCss),
+                   r => Array.from(r.querySelectorAll('td,th'), c => c.textContent.trim())),
+  empty: emptyCss ? document.querySelector(emptyCss) !== null : null,
+})
+"""
+
+
+_RECORD_JS = """
+(rows, [labelCss, valueCss, secretLabels]) => rows.map(r => {
+  const label = r.querySelector(labelCss), value = r.querySelector(valueCss);
+  const name = label ? label.textContent.trim() : null;
+  if (value && secretLabels.includes(name)) value.setAttribute('data-hrops-secret', '');
+  return [label ? label.textContent : null, value ? value.textContent : null];
+})
+"""
+
+
 def _cell_text(value: str | None) -> str:
     return (value or "").strip()
 
@@ -84,6 +143,9 @@ class Engine:
         evidence: Evidence,
         step_timeout: float = 15.0,
         on_step: Callable[[str], None] = lambda step: None,
+        in_doubt_since: float | None = None,
+        submit_grace: float = 60.0,
+        on_final_submit: Callable[[], None] = lambda: None,
     ) -> None:
         self.slot, self.page = slot, slot.page
         self.system, self.form = system, form
@@ -92,6 +154,14 @@ class Engine:
         self.evidence = evidence
         self.timeout = step_timeout
         self.on_step = on_step
+        # A create sent earlier whose outcome nobody saw (epoch seconds), and how long the legacy
+        # system may take to save one: until then a search that finds nothing proves nothing.
+        self._doubt = in_doubt_since
+        self.grace = submit_grace
+        self.on_final_submit = on_final_submit
+        self._submitted = False  # this push clicked the final submit
+        self._step = "start"
+        self._masks: list[Any] = []  # secret fields of the current page: masked in all evidence
         self.tables = {**system.tables, **form.tables}
         self.recovered: dict[str, int] = {}
         self.notes: list[str] = []
@@ -99,7 +169,11 @@ class Engine:
         self._denied = 0  # XHRs refused for want of a session: the session expired under us
         self._doc_status = 200  # status of the last document the top frame loaded
         self._changed = asyncio.Event()  # set by the browser's events: something may have changed
+        # New documents seen (top frame, child frames): an answer is only read from a newer one.
+        self._navs_top = 0
+        self._navs_child = 0
         self._logging_in = False
+        self._frame: str | None = None  # CSS of the frame the current page's form sits in
 
     # -- public ------------------------------------------------------------------------------
 
@@ -107,15 +181,34 @@ class Engine:
         started = time.monotonic()
         values = self._values(record)  # data problems surface before the browser does anything
         key = self._key(record)
-        events = ("response", "framenavigated", "load", "domcontentloaded")
+        with self.watching():
+            return await self._push(record, values, key, started)
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """Listen to the browser's events (responses, new documents) while driving the page."""
         self.page.on("response", self._on_response)
-        for name in events[1:]:
+        self.page.on("framenavigated", self._on_navigated)
+        for name in ("load", "domcontentloaded"):
             self.page.on(name, self._poke)
+        try:
+            yield
+        finally:
+            self.page.remove_listener("response", self._on_response)
+            self.page.remove_listener("framenavigated", self._on_navigated)
+            for name in ("load", "domcontentloaded"):
+                self.page.remove_listener(name, self._poke)
+
+    async def _push(
+        self, record: dict[str, Any], values: dict[str, str | bool | None], key: str, started: float
+    ) -> PushResult:
         try:
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 try:
                     outcome, reference = await self._attempt(key, values, record)
                     verified = await self._read_back(reference, values)
+                    if outcome == "entered":
+                        await self._prove_findable(key, reference)
                     result = PushResult(
                         outcome=outcome,
                         reference=reference,
@@ -128,22 +221,40 @@ class Engine:
                     )
                     self.evidence.finish(**result.model_dump(exclude={"notes"}))
                     return result
-                except TransientError as e:
+                except Exception as raw:  # noqa: BLE001 - classified here, re-raised below
+                    e = self._classify(raw)
+                    if not isinstance(e, TransientError):
+                        raise e from None
                     self.recovered[e.kind] = self.recovered.get(e.kind, 0) + 1
                     if isinstance(e, SessionExpired):
                         self.slot.logged_in.discard(self.system.system)
                     if attempt == MAX_ATTEMPTS:
-                        raise
+                        raise e from None
                     # Faults here are random, not load: a short, gently growing pause is enough.
                     await asyncio.sleep(min(0.2 * attempt, 2.0))
             raise AssertionError("unreachable")
         except LegacyError as e:
             self.evidence.finish(error=e.kind, message=e.message, recovered=self.recovered)
             raise
-        finally:
-            self.page.remove_listener("response", self._on_response)
-            for name in events[1:]:
-                self.page.remove_listener(name, self._poke)
+
+    def _classify(self, e: Exception) -> Exception:
+        """Our errors stay; a browser action that failed (timeout, page closed, navigation
+        aborted) is transient. Playwright's own message is dropped: its call log quotes the
+        page's HTML, which holds personal data."""
+        if isinstance(e, LegacyError):
+            return e
+        if isinstance(e, PlaywrightError):
+            kind = "timed out" if isinstance(e, PlaywrightTimeout) else "failed"
+            return TransientError(f"{self._step}: the browser action {kind}", page=self._step.split(":")[0])
+        return e
+
+    def _note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def _enter_step(self, step: str) -> None:
+        self._step = step
+        self.on_step(step)
 
     # -- one attempt ---------------------------------------------------------------------------
 
@@ -154,9 +265,13 @@ class Engine:
             await self._login()
         reference = await self._find(key)
         if self.form.action == "create":
+            if not reference and self._doubt is not None:
+                reference = await self._await_in_doubt(key)
             if reference:
-                if self.recovered:
-                    self.notes.append("found by the search after an interrupted attempt: not entered again")
+                if self._submitted or self._doubt is not None:
+                    # Our own earlier submit saved it; the answer was lost on the way back.
+                    self._note("the earlier submit had saved the record: not entered again")
+                    return "entered", reference
                 return "already_present", reference
             reference = await self._fill_pages(values, {**record, "key": key})
             return "entered", reference
@@ -166,9 +281,36 @@ class Engine:
                 f"(`hrops legacy push {record.get('employee_id')} --system {self.system.system}`)"
             )
         if not await self._differs(reference, values):
-            return "unchanged", reference
+            # Equal now: either nothing was to do, or an earlier submit of this push did it.
+            return ("updated" if self._submitted else "unchanged"), reference
         await self._fill_pages(values, {**record, "key": key, "reference": reference})
         return "updated", reference
+
+    async def _await_in_doubt(self, key: str) -> str | None:
+        """A create was sent and nobody saw the answer: the system may still be saving it. Search
+        until the grace period since that submit is over before anything is typed again."""
+        assert self._doubt is not None
+        deadline = self._doubt + self.grace
+        while (left := deadline - time.time()) > 0:
+            self._enter_step("find:in-doubt")  # heartbeats while waiting
+            await asyncio.sleep(min(2.0, left))
+            if reference := await self._find(key):
+                return reference
+        self._note(f"an earlier submit left no record within {self.grace:.0f} s of sending it: entered again")
+        self._doubt = None
+        return None
+
+    async def _prove_findable(self, key: str, reference: str) -> None:
+        """The search before create is what makes retries safe: prove it finds what was entered."""
+        found = await self._find(key, "search-proof")
+        if found != reference:
+            raise SearchBroken(
+                f"{reference} was entered, but searching {self.system.system} for key {key} "
+                f"{'finds ' + found if found else 'finds nothing'}: fix `find` or `key` in system.yaml "
+                "before pushing again (with a search that cannot find a record, a retry would enter "
+                "it twice)",
+                page="find",
+            )
 
     def _values(self, record: dict[str, Any]) -> dict[str, str | bool | None]:
         """Field key -> value to enter, in form order; later fields may template on earlier ones."""
@@ -187,6 +329,13 @@ class Engine:
     # -- navigation ----------------------------------------------------------------------------
 
     def _poke(self, *_: Any) -> None:
+        self._changed.set()
+
+    def _on_navigated(self, frame: Any) -> None:
+        if frame == self.page.main_frame:
+            self._navs_top += 1
+        else:
+            self._navs_child += 1
         self._changed.set()
 
     async def _settle(self) -> None:
@@ -213,7 +362,7 @@ class Engine:
 
     async def _goto(self, template: str, step: str, **fields: Any) -> None:
         url = self._url(template, **fields)
-        self.on_step(step)
+        self._enter_step(step)
         try:
             response = await self.page.goto(url, timeout=self.timeout * 1000, wait_until="load")
         except Exception as e:  # playwright's TimeoutError and network errors
@@ -253,23 +402,23 @@ class Engine:
             password = await self._locate(self.page, login.password.selectors, "password", "login")
             await password.fill(self.credentials.password.get_secret_value())
             button = await self._locate(self.page, login.submit, "submit", "login")
-            marker = await self._mark(self.page)
+            mark = self._mark()
             await button.click()
             deadline = time.monotonic() + self.timeout
             while time.monotonic() < deadline:
-                if self._server_errors > marker:
+                if self._server_errors > mark.errors:
                     raise TransientError("login: server error", page="login")
-                if await self._reached(self.page, login.success):
+                if await self._reached(login.success, mark):
                     self.slot.logged_in.add(self.system.system)
                     return
                 if (
                     login.failure
-                    and await self._fresh(self.page)
+                    and self._fresh(self.page, mark)
                     and await self.page.locator(login.failure).count()
                 ):
                     raise LoginFailed(
-                        f"{self.system.system} refused the login of user {self.credentials.username!r}: "
-                        "check the credentials (see docs/legacy-systems.md)",
+                        f"{self.system.system} refused the login: check its credentials "
+                        "(`hrops legacy login`, see docs/legacy-systems.md)",
                         page="login",
                     )
                 await self._settle()
@@ -310,11 +459,11 @@ class Engine:
         self._check_expired(page)
         if (
             self._doc_status >= 500
-            or await self._server_error_text(self.page)
-            or await self._server_error_text(scope)
+            or await self._server_error_text()
+            or (scope is not self.page and await self._server_error_text(self._frame))
         ):
             raise TransientError(f"{page}: error page instead of the form", page=page)
-        shot = await self.evidence.capture(self.page, f"{page}-missing-{field}")
+        shot = await self._capture(f"{page}-missing-{field}")
         raise FieldNotFound(field, [s.describe() for s in selectors], screenshot=shot, page=page)
 
     # -- pages ---------------------------------------------------------------------------------
@@ -329,15 +478,15 @@ class Engine:
                     if page.url and not (arrived and tries == 1 and self._at(page.url, fields)):
                         await self._goto(page.url, page.name, **fields)
                     else:
-                        self.on_step(page.name)
+                        self._enter_step(page.name)
                         await self._loaded(page.name)
                         if self._doc_status >= 500:
                             raise TransientError(
                                 f"{page.name}: server error {self._doc_status}", page=page.name
                             )
                     scope = await self._scope(page, errors_before)
-                    await self._fill(scope, page, values)
-                    reference = await self._submit(scope, page, last)
+                    found = await self._fill(scope, page, values)
+                    reference = await self._submit(scope, page, last, found)
                     arrived = True
                     break
                 except SessionExpired:
@@ -360,6 +509,7 @@ class Engine:
             raise TransientError(f"{step}: page did not finish loading", page=step) from None
 
     async def _scope(self, page: Page, errors_before: int) -> Any:
+        self._frame, self._masks = page.frame, []
         if not page.frame:
             return self.page
         scope = self.page.frame_locator(page.frame)
@@ -368,22 +518,53 @@ class Engine:
         except Exception:
             raise TransientError(f"{page.name}: frame {page.frame} did not load", page=page.name) from None
         self._check_expired(page.name)
-        if self._server_errors > errors_before or await self._server_error_text(scope):
+        if self._server_errors > errors_before or await self._server_error_text(page.frame):
             raise TransientError(f"{page.name}: server error in frame", page=page.name)
         return scope
 
-    async def _fill(self, scope: Any, page: Page, values: dict[str, str | bool | None]) -> None:
-        masks = []
+    async def _probe(
+        self, scope: Any, wanted: list[tuple[str, Selector, FieldType | None]]
+    ) -> dict[str, Any]:
+        """Look for each element by its first strategy, all at once (one round trip, not one each).
+
+        Only a shortcut: whatever is not found here goes through `_locate`, which tries every
+        strategy and tells a changed page from an error page.
+        """
+
+        async def count(candidate: Any) -> int:
+            try:
+                return await candidate.count()
+            except Exception:  # noqa: BLE001 - a selector the page cannot parse is simply no match
+                return 0
+
+        candidates = [(key, kind, self._candidate(scope, sel, kind)) for key, sel, kind in wanted]
+        counts = await asyncio.gather(*(count(c) for _, _, c in candidates))
+        return {
+            key: c if kind == FieldType.RADIO else c.first
+            for (key, kind, c), n in zip(candidates, counts, strict=True)
+            if n
+        }
+
+    async def _fill(self, scope: Any, page: Page, values: dict[str, str | bool | None]) -> dict[str, Any]:
+        """Fill the page's fields in order; returns what was found, the submit button included."""
+        wanted = [(f.key, f.selectors[0], f.type) for f in page.fields if values[f.key] is not None]
+        found = await self._probe(scope, [*wanted, ("submit", page.submit[0], None)])
+        self._masks = []
         for f in page.fields:
             value = values[f.key]
             if value is None:
                 continue
-            self.on_step(f"{page.name}:{f.key}")
-            target = await self._locate(scope, f.selectors, f.key, page.name, f.type)
+            self._enter_step(f"{page.name}:{f.key}")
+            target = found.get(f.key) or await self._locate(scope, f.selectors, f.key, page.name, f.type)
             if f.secret:
-                masks.append(target)
+                self._masks.append(target)
             await self._set(scope, target, f, value, page.name)
-        await self.evidence.capture(self.page, f"{page.name}-filled", mask=masks)
+        await self._capture(f"{page.name}-filled")
+        return found
+
+    async def _capture(self, step: str) -> str | None:
+        """Evidence of the page now; the current page's secret fields are masked and blanked."""
+        return await self.evidence.capture(self.page, step, mask=self._masks)
 
     async def _set(self, scope: Any, target: Any, f: FieldMap, value: str | bool, page: str) -> None:
         ms = self.timeout * 1000
@@ -428,99 +609,104 @@ class Engine:
 
     # -- submitting ----------------------------------------------------------------------------
 
-    async def _mark(self, scope: Any) -> int:
-        """Tag the current document so an answer is only read from the next one."""
-        with contextlib.suppress(Exception):  # a document being replaced needs no tag
-            await scope.locator("html").evaluate("e => e.setAttribute('data-hrops-stale', '1')")
-        return self._server_errors
+    def _mark(self) -> Mark:
+        """Where things stand before an action: its answer must come in a newer document."""
+        return Mark(self._navs_top, self._navs_child, self._server_errors)
 
-    async def _fresh(self, scope: Any) -> bool:
+    def _fresh(self, scope: Any, mark: Mark) -> bool:
+        """A document newer than the mark is shown in `scope` (the page, or a frame within it)."""
+        if self._navs_top > mark.top:
+            return True  # a new top document replaces its frames too
+        return scope is not self.page and self._navs_child > mark.child
+
+    async def _look(self, frame: str | None = None) -> Look:
+        """What the page (or its frame `frame`, a CSS selector) shows, in one round trip."""
+        args = [self.system.errors, self.form.success.selector]
         try:
-            return not await scope.locator("html[data-hrops-stale]").count()
-        except Exception:  # noqa: BLE001 - mid-navigation
-            return False
+            got = await self.page.evaluate(_LOOK_FROM_TOP, [frame, *args])
+            if got is None and frame:
+                got = (
+                    await self.page.frame_locator(frame)
+                    .locator("html")
+                    .evaluate(_LOOK_IN_FRAME, args, timeout=500)
+                )
+        except Exception:  # noqa: BLE001 - mid-navigation: nothing to see yet
+            return Look()
+        return Look.model_validate(got or {})
 
-    async def _reached(self, scope: Any, expect: Expect) -> bool:
+    def _met(self, expect: Expect, look: Look | None, mark: Mark) -> bool:
         if expect.url and not _path(self.page.url).startswith(expect.url):
             return False
         if expect.text:
-            try:
-                text = await scope.locator("body").inner_text(timeout=500)
-            except Exception:  # noqa: BLE001 - mid-navigation
-                return False
-            return re.search(expect.text, text) is not None
-        return await self._fresh(self.page) or expect.url is not None
+            return look is not None and re.search(expect.text, look.text) is not None
+        return self._fresh(self.page, mark) or expect.url is not None
 
-    async def _server_error_text(self, scope: Any) -> bool:
-        if not self.system.server_error:
-            return False
-        try:
-            text = await scope.locator("body").inner_text(timeout=500)
-        except Exception:  # noqa: BLE001
-            return False
-        return re.search(self.system.server_error, text) is not None
+    async def _reached(self, expect: Expect, mark: Mark) -> bool:
+        look = await self._look() if expect.text else None
+        return self._met(expect, look, mark)
 
-    async def _messages(self, scope: Any) -> list[str]:
-        try:
-            return [m.strip() for m in await scope.locator(self.system.errors).all_inner_texts() if m.strip()]
-        except Exception:  # noqa: BLE001 - mid-navigation
-            return []
+    def _server_error_in(self, look: Look) -> bool:
+        return bool(self.system.server_error) and re.search(self.system.server_error, look.text) is not None
 
-    async def _submit(self, scope: Any, page: Page, last: bool) -> str:
-        button = await self._locate(scope, page.submit, "submit", page.name)
-        marker = await self._mark(scope)
-        await self._mark(self.page)
-        self.on_step(f"{page.name}:submit")
+    async def _server_error_text(self, frame: str | None = None) -> bool:
+        return bool(self.system.server_error) and self._server_error_in(await self._look(frame))
+
+    async def _submit(self, scope: Any, page: Page, last: bool, found: dict[str, Any] | None = None) -> str:
+        found = found or {}
+        button = found.get("submit") or await self._locate(scope, page.submit, "submit", page.name)
+        mark = self._mark()
+        self._enter_step(f"{page.name}:submit")
         # Moving on to another URL is proof enough that the page was accepted (no DOM checks needed).
         moved_on = page.next.url if page.next and page.next.url and not page.next.text else None
         if moved_on and _path(self.page.url).startswith(moved_on):
             moved_on = None
         self._changed.clear()
+        if last:
+            # From this click on, the system may hold the record whatever we see next.
+            self._submitted = True
+            if self.form.action == "create":
+                self._doubt = self._doubt or time.time()
+                self.on_final_submit()
         await button.click(timeout=self.timeout * 1000)
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             self._check_expired(page.name)
-            if self._server_errors > marker:
+            if self._server_errors > mark.errors:
                 raise TransientError(f"{page.name}: server error after submit", page=page.name)
             if moved_on and _path(self.page.url).startswith(moved_on):
                 return ""
-            fresh_here, fresh_top = await self._fresh(scope), await self._fresh(self.page)
+            fresh_here, fresh_top = self._fresh(scope, mark), self._fresh(self.page, mark)
             if fresh_here or fresh_top:
-                for where in (scope, self.page) if scope is not self.page else (scope,):
-                    if messages := await self._messages(where):
-                        shot = await self.evidence.capture(self.page, f"{page.name}-rejected")
-                        raise ValidationRejected(messages, screenshot=shot, page=page.name)
-                if await self._server_error_text(self.page):
+                top = await self._look()
+                here = top if not page.frame else await self._look(page.frame)
+                for look in (here, top) if here is not top else (top,):
+                    if look.errors:
+                        shot = await self._capture(f"{page.name}-rejected")
+                        raise ValidationRejected(look.errors, screenshot=shot, page=page.name)
+                if self._server_error_in(top):
                     raise TransientError(f"{page.name}: error page after submit", page=page.name)
-            if last:
-                if fresh_top and (reference := await self._success()):
-                    await self.evidence.capture(self.page, f"{page.name}-saved")
-                    return reference
-            elif page.next and (fresh_top or fresh_here) and await self._reached(self.page, page.next):
-                return ""
+                if last:
+                    if fresh_top and (reference := self._success(top)):
+                        await self._capture(f"{page.name}-saved")
+                        return reference
+                elif page.next and self._met(page.next, top, mark):
+                    return ""
             await self._settle()
         raise TransientError(f"{page.name}: no answer within {self.timeout:.0f} s", page=page.name)
 
-    async def _success(self) -> str | None:
-        success = self.form.success
-        where = self.page.locator(success.selector) if success.selector else self.page.locator("body")
-        try:
-            texts = await where.all_inner_texts()
-        except Exception:  # noqa: BLE001
-            return None
-        for text in texts:
-            if m := re.search(success.text, text):
+    def _success(self, look: Look) -> str | None:
+        for text in look.success if self.form.success.selector else [look.text]:
+            if m := re.search(self.form.success.text, text):
                 return m.groupdict().get("reference") or m.group(0)
         return None
 
     # -- finding and reading back ----------------------------------------------------------------
 
-    async def _find(self, key: str) -> str | None:
+    async def _find(self, key: str, step: str = "find") -> str | None:
         find = self.system.find
-        await self._goto(find.url, "find", key=key)
-        rows = await self.page.locator(find.rows).evaluate_all(
-            "rows => rows.map(r => Array.from(r.querySelectorAll('td,th')).map(c => c.textContent.trim()))"
-        )
+        await self._goto(find.url, step, key=key)
+        seen = await self.page.evaluate(_FIND_JS, [find.rows, find.empty])
+        rows = seen["rows"]
         matches = sorted(
             {
                 row[find.reference_column - 1]
@@ -528,11 +714,20 @@ class Engine:
                 if len(row) >= max(find.key_column, find.reference_column) and row[find.key_column - 1] == key
             }
         )
-        await self.evidence.capture(self.page, "find")
+        self._masks = []
+        shot = await self._capture(step)
         if len(matches) > 1:
             raise DataError(
                 f"{self.system.system} holds {len(matches)} records with key {key} "
                 f"({', '.join(matches)}): merge them there first",
+                page="find",
+            )
+        if not rows and seen["empty"] is False:
+            # Neither results nor "no records": not proof of absence, so nothing is entered.
+            raise SearchUnclear(
+                f"the search page of {self.system.system} showed neither results nor its no-results "
+                f"message ({find.empty}): check `find` in system.yaml against the page",
+                screenshot=shot,
                 page="find",
             )
         return matches[0] if matches else None
@@ -540,11 +735,10 @@ class Engine:
     async def _record(self, reference: str) -> dict[str, str]:
         rec = self.system.record
         await self._goto(rec.url, "read-back", reference=reference)
-        pairs = await self.page.locator(rec.rows).evaluate_all(
-            "(rows, [l, v]) => rows.map(r => [r.querySelector(l)?.textContent ?? null,"
-            " r.querySelector(v)?.textContent ?? null])",
-            [rec.label, rec.value],
-        )
+        secret = [f.readback for f in self.form.fields() if f.secret and f.readback]
+        pairs = await self.page.locator(rec.rows).evaluate_all(_RECORD_JS, [rec.label, rec.value, secret])
+        # Secret values were marked in the page as they were read: evidence leaves them out.
+        self._masks = [self.page.locator("[data-hrops-secret]")] if secret else []
         return {_cell_text(k): _cell_text(v) for k, v in pairs if k is not None}
 
     def _compare(
@@ -567,11 +761,13 @@ class Engine:
         return mismatches
 
     async def _differs(self, reference: str, values: dict[str, str | bool | None]) -> bool:
+        if any(values[f.key] is not None and f.readback is None for f in self.form.fields()):
+            return True  # a value the record page does not show (e.g. a secret) cannot be known equal
         return bool(self._compare(await self._record(reference), values))
 
     async def _read_back(self, reference: str, values: dict[str, str | bool | None]) -> list[str]:
         shown = await self._record(reference)
-        shot = await self.evidence.capture(self.page, "read-back")
+        shot = await self._capture("read-back")
         if mismatches := self._compare(shown, values):
             raise VerificationFailed(mismatches, screenshot=shot, page="read-back")
         return [f.key for f in self.form.fields() if f.readback and values[f.key] is not None]

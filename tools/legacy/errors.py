@@ -74,6 +74,18 @@ class VerificationFailed(LegacyError):
         self.mismatches = mismatches
 
 
+class SearchBroken(LegacyError):
+    """The search before create does not find a record just entered: retries would duplicate."""
+
+    kind = "search_broken"
+
+
+class SearchUnclear(LegacyError):
+    """The search page showed neither results nor its no-results message."""
+
+    kind = "search_unclear"
+
+
 class RecordMissing(LegacyError):
     """An update was asked for a record the legacy system does not have."""
 

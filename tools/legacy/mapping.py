@@ -13,7 +13,9 @@ Every model forbids unknown keys, so a typo is an error that names the key and w
 
 from __future__ import annotations
 
+import importlib
 import re
+import string
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,6 +32,27 @@ def _check_regex(pattern: str) -> str:
     except re.error as e:
         raise ValueError(f"not a valid regular expression ({e})") from None
     return pattern
+
+
+def _placeholders(template: str) -> set[str]:
+    """Names a format string uses: `{department}-{value}` -> {department, value}."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as e:
+        raise ValueError(f"{template!r} is not a valid template ({e})") from None
+    return {re.split(r"[.\[]", name)[0] for _, name, _, _ in parsed if name}
+
+
+def record_attributes() -> set[str]:
+    """What `source:` and templates may name: the HR record as mappings see it."""
+    from tools.legacy.record import LegacyEmployee
+
+    return set(LegacyEmployee.model_fields)
+
+
+def _unknown(names: set[str], allowed: set[str]) -> str | None:
+    bad = sorted(names - allowed)
+    return ", ".join(bad) if bad else None
 
 
 class Strict(BaseModel):
@@ -124,7 +147,11 @@ class FieldMap(Strict):
     transforms: list[Transform] = []
     selectors: Selectors
     required: bool = Field(True, description="an empty value is an error (false: the field is left alone)")
-    secret: bool = Field(False, description="never written to evidence or logs")
+    secret: bool = Field(
+        False,
+        description="kept out of evidence: masked in screenshots, blanked in saved HTML (on the record "
+        "page too, under its `readback` label)",
+    )
     wait_for_options: bool = Field(
         False, description="select filled by the page after another choice (XHR): wait for the option"
     )
@@ -136,6 +163,10 @@ class FieldMap(Strict):
     def _source_or_value(self) -> FieldMap:
         if (self.source is None) == (self.value is None):
             raise ValueError("give exactly one of `source` or `value`")
+        if self.source is not None and self.source not in record_attributes():
+            raise ValueError(
+                f"source {self.source!r} is not an attribute of the HR record (`hrops legacy fields` lists them)"
+            )
         return self
 
 
@@ -200,7 +231,41 @@ class FormMapping(Strict):
                 raise ValueError(
                     f"page {p.name!r} is not the last: give `next` (how to know it was accepted)"
                 )
+        if self.action == "create" and "reference" not in re.compile(self.success.text).groupindex:
+            raise ValueError(
+                "success.text of a create form needs a group (?P<reference>...) around the new "
+                "record's reference: the read-back and later updates open the record by it"
+            )
+        if problems := self._names():
+            raise ValueError("; ".join(problems))
         return self
+
+    def _names(self) -> list[str]:
+        """Every {name} in a URL, value or template must exist when the push fills it in."""
+        record = record_attributes()
+        url_names = record | {"key"} | ({"reference"} if self.action == "update" else set())
+        problems, earlier = [], set()
+        for p in self.pages:
+            if p.url and (bad := _unknown(_placeholders(p.url), url_names)):
+                problems.append(
+                    f"page {p.name!r}: url uses {{{bad}}}; known: key"
+                    + (", reference" if self.action == "update" else " (no reference before it is created)")
+                    + " and the HR record's attributes"
+                )
+            for f in p.fields:
+                names = record | earlier
+                if f.value is not None and (bad := _unknown(_placeholders(f.value), names)):
+                    problems.append(f"field {f.key!r}: value uses unknown {{{bad}}}")
+                for t in f.transforms:
+                    if t.template is not None and (
+                        bad := _unknown(_placeholders(t.template), names | {"value"})
+                    ):
+                        problems.append(
+                            f"field {f.key!r}: template uses unknown {{{bad}}} "
+                            "(known: value, the HR record's attributes, keys of earlier fields)"
+                        )
+                earlier.add(f.key)
+        return problems
 
     def fields(self) -> list[FieldMap]:
         return [f for p in self.pages for f in p.fields]
@@ -229,6 +294,18 @@ class Find(Strict):
     rows: str = Field(description="CSS of the result rows")
     key_column: int = Field(ge=1, description="1-based column holding the key")
     reference_column: int = Field(ge=1, description="1-based column holding the legacy reference")
+    empty: str | None = Field(
+        None,
+        description="CSS of the no-results message: with it, a page showing neither results nor "
+        "this message is never taken for 'not there'",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _has_key(cls, v: str) -> str:
+        if _placeholders(v) != {"key"}:
+            raise ValueError("the search url must use {key} (and nothing else), e.g. /search?q={key}")
+        return v
 
 
 class RecordPage(Strict):
@@ -236,6 +313,16 @@ class RecordPage(Strict):
 
     url: str = Field(description="path with {reference}")
     rows: str = Field("table tr", description="CSS of the label/value rows")
+
+    @field_validator("url")
+    @classmethod
+    def _has_reference(cls, v: str) -> str:
+        if _placeholders(v) != {"reference"}:
+            raise ValueError(
+                "the record url must use {reference} (and nothing else), e.g. /records/{reference}"
+            )
+        return v
+
     label: str = Field("th", description="CSS of the label cell within a row")
     value: str = Field("td", description="CSS of the value cell within a row")
     yes: list[str] = ["Yes", "Y", "true", "1", "on"]
@@ -244,6 +331,13 @@ class RecordPage(Strict):
 class Key(Strict):
     source: str
     transforms: list[Transform] = []
+
+    @field_validator("source")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in record_attributes():
+            raise ValueError(f"{v!r} is not an attribute of the HR record (`hrops legacy fields` lists them)")
+        return v
 
 
 class SystemMapping(Strict):
@@ -325,6 +419,17 @@ def load(path: Path) -> SystemMapping | FormMapping:
     return parse(path.read_text(encoding="utf-8"), path)
 
 
+def _hook_problem(spec: str) -> str | None:
+    module, _, name = spec.partition(":")
+    if not module or not name:
+        return "must be 'module:function'"
+    try:
+        target = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        return f"cannot be loaded ({e})"
+    return None if callable(target) else "is not a function"
+
+
 def check_form_against_system(form: FormMapping, system: SystemMapping, path: Path | str) -> None:
     """Cross-file checks: the form's system matches and every code table it names exists."""
     problems = []
@@ -338,5 +443,7 @@ def check_form_against_system(form: FormMapping, system: SystemMapping, path: Pa
                     f"field {f.key!r}: code table {t.table!r} is not defined "
                     f"(known: {', '.join(sorted(tables)) or 'none'})"
                 )
+            if t.hook is not None and (why := _hook_problem(t.hook)):
+                problems.append(f"field {f.key!r}: hook {t.hook!r} {why}")
     if problems:
         raise MappingError(path, problems)

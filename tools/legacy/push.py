@@ -7,14 +7,16 @@ This is what the RPA activity calls. Everything it needs crosses the activity bo
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC
+from typing import Any
 
 from pydantic import BaseModel
 
 from hrops.clock import today
 from hrops.settings import get_settings
-from tools.legacy import catalog, credentials
+from tools.legacy import catalog, credentials, journal
 from tools.legacy.engine import Engine, PushResult
-from tools.legacy.errors import DataError, LegacyError
+from tools.legacy.errors import DataError, LegacyError, LoginFailed, ValidationRejected
 from tools.legacy.evidence import Evidence
 from tools.legacy.pool import BrowserPool, Slot, shared_pool
 from tools.legacy.record import load_employee
@@ -36,6 +38,7 @@ class PushRequest(BaseModel):
     workflow_id: str | None = None
     evidence_folder: str  # unique per push, e.g. the workflow id
     evidence: bool = True  # screenshots + HTML per step (off only for bulk loads that accept less proof)
+    resolved_by: str | None = None  # who let this retry go ahead after a person was needed
 
 
 class PushDenied(LegacyError):
@@ -47,7 +50,11 @@ def base_url(system: str, default: str) -> str:
 
 
 def engine_for(
-    slot: Slot, loaded: catalog.Loaded, evidence: Evidence, on_step: Callable[[str], None]
+    slot: Slot,
+    loaded: catalog.Loaded,
+    evidence: Evidence,
+    on_step: Callable[[str], None],
+    **journal: Any,
 ) -> Engine:
     """An engine for one push (or survey) of `loaded`, with this installation's URL and login."""
     cfg = get_settings()
@@ -61,17 +68,20 @@ def engine_for(
         evidence=evidence,
         step_timeout=cfg.legacy_step_timeout,
         on_step=on_step,
+        submit_grace=cfg.legacy_submit_grace,
+        **journal,
     )
 
 
-def _check_actor(actor: str) -> None:
+def check_actor(actor: str, doing: str = "push records into legacy systems") -> None:
+    """Roles come from the HR store, not from whoever sent the request."""
     with session_scope(get_settings().db_url) as s:
         try:
             who = resolve_principal(s, actor, today())
         except UnknownUser as e:
             raise PushDenied(str(e)) from None
         if not who.has(*PUSH_ROLES):
-            raise PushDenied(f"{actor} may not push records into legacy systems (needs hr_ops or admin)")
+            raise PushDenied(f"{actor} may not {doing} (needs hr_ops or admin)")
 
 
 def _audit(req: PushRequest, action: str, details: dict[str, object]) -> None:
@@ -101,7 +111,9 @@ async def push(
 ) -> PushResult:
     cfg = get_settings()
     evidence = req.evidence if evidence is None else evidence
-    _check_actor(req.actor)
+    check_actor(req.actor)
+    if req.resolved_by:
+        check_actor(req.resolved_by, "resolve legacy pushes")
     loaded = catalog.form(req.system, req.form)
     with session_scope(cfg.db_url) as s:
         record = load_employee(s, req.employee_id, today())
@@ -115,9 +127,21 @@ async def push(
         "mapping_version": loaded.form.version,
         "evidence": f"{req.system}/{ev.folder}" if evidence else None,
     }
+    if req.resolved_by:
+        details["resolved_by"] = req.resolved_by
+    # A create whose answer was lost (here or on another worker) is in doubt until the search shows it.
+    doubt = journal.in_doubt_since(cfg.db_url, req.system, req.form, req.employee_id)
+    journal_hooks: dict[str, Any] = {}
+    if loaded.form.action == "create":
+        journal_hooks = {
+            "in_doubt_since": doubt.replace(tzinfo=doubt.tzinfo or UTC).timestamp() if doubt else None,
+            "on_final_submit": lambda: journal.submitting(
+                cfg.db_url, req.system, req.form, req.employee_id, req.workflow_id
+            ),
+        }
     try:
         async with pool.slot() as slot:
-            engine = engine_for(slot, loaded, ev, on_step)
+            engine = engine_for(slot, loaded, ev, on_step, **journal_hooks)
             try:
                 result = await engine.push(record.model_dump())
             except Exception:
@@ -125,8 +149,13 @@ async def push(
                 raise
     except LegacyError as e:
         if not e.retryable:
+            if isinstance(e, ValidationRejected | LoginFailed | DataError):
+                # The system refused it (or nothing was sent): no record to wait for.
+                journal.settle(cfg.db_url, req.system, req.form, req.employee_id, e.kind)
             _audit(req, "legacy.push_failed", {**details, "error": e.kind, "screenshot": e.screenshot})
         raise
+    if loaded.form.action == "create":
+        journal.settle(cfg.db_url, req.system, req.form, req.employee_id, result.outcome)
     _audit(
         req,
         f"legacy.{result.outcome}",

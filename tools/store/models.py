@@ -304,3 +304,22 @@ class StoreMeta(Base):
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True, info=INTERNAL)
     value: Mapped[dict[str, Any]] = mapped_column(JSON, info=INTERNAL)
+
+
+class LegacySubmission(Base):
+    """A create sent to a legacy system: written just before the final submit is clicked, settled
+    once the record is verified (or the system refused it). An unsettled row means the outcome is
+    in doubt (the answer was lost, the worker died): the next push waits for the search to show
+    the record before it types anything again. Ids only; the values are in the HR tables."""
+
+    __tablename__ = "legacy_submissions"
+    __table_args__ = (Index("ix_legacy_submissions_record", "system", "form", "employee_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    system: Mapped[str] = mapped_column(String(60), info=INTERNAL)
+    form: Mapped[str] = mapped_column(String(60), info=INTERNAL)
+    employee_id: Mapped[str] = mapped_column(String(20), info=INTERNAL)
+    workflow_id: Mapped[str | None] = mapped_column(String(200), info=INTERNAL)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+    outcome: Mapped[str | None] = mapped_column(String(30), info=INTERNAL)

@@ -22,9 +22,9 @@ with workflow.unsafe.imports_passed_through():
     from tools.legacy.engine import PushResult
     from tools.legacy.errors import LegacyError
     from tools.legacy.evidence import Evidence
-    from tools.legacy.mapping import parse
+    from tools.legacy.mapping import MappingError, parse
     from tools.legacy.pool import shared_pool
-    from tools.legacy.push import PushRequest, engine_for, push
+    from tools.legacy.push import PushRequest, check_actor, engine_for, push
     from tools.legacy.record import load_employee
     from tools.store import audit
     from tools.store.db import session_scope
@@ -66,6 +66,10 @@ async def push_record(req: PushRequest) -> PushResult:
     except LegacyError as e:
         activity.logger.info("legacy push stopped", extra={"kind": e.kind, "page": e.page})
         raise _failure(e) from None
+    except Exception as e:
+        # Not ours: its message may quote page content, so only its type leaves this process.
+        activity.logger.warning("legacy push failed unexpectedly", extra={"error": type(e).__name__})
+        raise ApplicationError(f"unexpected {type(e).__name__} in the push", type="internal") from None
 
 
 @activity.defn(name="legacy.propose_mapping")
@@ -89,15 +93,20 @@ async def propose_mapping(req: SurveyRequest) -> Proposal:
 @activity.defn(name="legacy.save_mapping")
 def save_mapping(req: SaveMapping) -> str:
     """Save an approved mapping version (checked again before it is written) and audit who approved."""
-    mapping = parse(req.yaml, f"{req.system}/{req.form}.v{req.version}.yaml")
-    if (mapping.kind, mapping.system, mapping.form, mapping.version) != (
-        "form",
-        req.system,
-        req.form,
-        req.version,
-    ):
-        raise ApplicationError("the approved mapping is not the proposed one", non_retryable=True)
-    path = catalog.save_version(mapping, req.yaml)  # type: ignore[arg-type]
+    try:
+        check_actor(req.approved_by, "approve legacy mappings")
+        mapping = parse(req.yaml, f"{req.system}/{req.form}.v{req.version}.yaml")
+        if (mapping.kind, mapping.system, mapping.form, mapping.version) != (
+            "form",
+            req.system,
+            req.form,
+            req.version,
+        ):
+            raise ApplicationError("the approved mapping is not the proposed one", non_retryable=True)
+        path = catalog.save_version(mapping, req.yaml)  # type: ignore[arg-type]
+    except (LegacyError, MappingError) as e:
+        # Retrying cannot change who approved or what the file says: a person decides.
+        raise ApplicationError(str(e), type=getattr(e, "kind", "mapping"), non_retryable=True) from None
     with session_scope(get_settings().db_url, write=True) as s:
         audit.append(
             s,

@@ -18,10 +18,10 @@ KIND = "legacy_sync"
 RESOLVER_ROLES = frozenset({Role.HR_OPS, Role.ADMIN})
 
 
-def workflow_id_for(system: str, form: str, employee_id: str, request_id: str | None = None) -> str:
-    """Deterministic: a repeated push of the same record finds the running one instead of racing it."""
-    base = f"legacy-{system}-{form}-{employee_id.upper()}"
-    return f"{base}-{request_id}" if request_id else base
+def workflow_id_for(system: str, form: str, employee_id: str) -> str:
+    """Deterministic per record, whatever request asks: a second push of the same record finds the
+    running one instead of racing it (two racing creates could both find nothing and both enter)."""
+    return f"legacy-{system}-{form}-{employee_id.upper()}"
 
 
 class Stage(StrEnum):
@@ -31,10 +31,11 @@ class Stage(StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    FAILED = "failed"  # the workflow itself ended abnormally (terminated, timed out): see its history
 
     @property
     def closed(self) -> bool:
-        return self in {Stage.COMPLETED, Stage.CANCELLED, Stage.EXPIRED}
+        return self in {Stage.COMPLETED, Stage.CANCELLED, Stage.EXPIRED, Stage.FAILED}
 
     @property
     def waiting_for_person(self) -> bool:

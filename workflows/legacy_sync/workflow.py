@@ -3,12 +3,14 @@
 The push is one activity on the browser queue. Transient faults are retried there and by
 Temporal; anything a retry cannot fix pauses the workflow with a human task (the message, the
 page, the screenshot). A field no selector finds starts the form mapper: its proposal waits for a
-person's approval, is saved as a new mapping version, and the push runs again. Onboarding and
-record changes start this workflow as a child.
+person's approval, is saved as a new mapping version, and the push runs again. It is built to run
+as a child of other processes (onboarding and record changes will start it that way); today the
+CLI and the API start it.
 """
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -48,6 +50,8 @@ HEARTBEAT = timedelta(seconds=60)
 # A person gets this long to resolve a task before the push is closed as expired.
 TASK_TIMEOUT = timedelta(days=14)
 AUDIT_TIMEOUT = timedelta(seconds=30)
+# Saving a file and an audit entry: a few quick tries, then a person is told why.
+SAVE_RETRY = RetryPolicy(maximum_attempts=3)
 
 
 def _cause(e: ActivityError) -> tuple[str, str, dict]:
@@ -78,6 +82,7 @@ class LegacySyncWorkflow:
         folder = f"{info.workflow_id}-{info.run_id[:8]}"
         self._note(f"push into {req.system}/{req.form} requested by {req.requested_by}")
         self._publish()
+        resolved_by: str | None = None  # who let the last retry go ahead (checked again by the push)
         while True:
             st.stage = Stage.PUSHING
             st.pushes += 1
@@ -94,6 +99,7 @@ class LegacySyncWorkflow:
                         workflow_id=info.workflow_id,
                         evidence_folder=f"{folder}/push-{st.pushes}",
                         evidence=req.evidence,
+                        resolved_by=resolved_by,
                     ),
                     result_type=PushResult,
                     task_queue=task_queues.RPA,
@@ -119,13 +125,15 @@ class LegacySyncWorkflow:
                 else:
                     st.stage = Stage.NEEDS_ATTENTION
                 self._publish()
-                resolution = await self._wait_for_person()
-                if resolution is None:
-                    return await self._close(Stage.EXPIRED, "nobody resolved the task in time")
-                if resolution.action is Action.CANCEL:
-                    return await self._close(Stage.CANCELLED, f"cancelled by {resolution.by}")
-                if resolution.action is Action.APPROVE_MAPPING:
-                    await self._save_mapping(req, resolution)
+                while True:
+                    resolution = await self._wait_for_person()
+                    if resolution is None:
+                        return await self._close(Stage.EXPIRED, "nobody resolved the task in time")
+                    if resolution.action is Action.CANCEL:
+                        return await self._close(Stage.CANCELLED, f"cancelled by {resolution.by}")
+                    if resolution.action is Action.RETRY or await self._save_mapping(req, resolution):
+                        break
+                resolved_by = resolution.by
                 continue
             r = st.result
             self._note(
@@ -179,41 +187,48 @@ class LegacySyncWorkflow:
             self._note("the form mapper found no replacement: fix the mapping by hand, then retry")
 
     async def _wait_for_person(self) -> Resolution | None:
-        while True:
-            self._resolution = None
-            try:
-                await workflow.wait_condition(lambda: self._resolution is not None, timeout=TASK_TIMEOUT)
-            except TimeoutError:
-                if self._resolution is None:
-                    return None
-            resolution = self._resolution
-            assert resolution is not None
-            if resolution.action is not Action.REJECT_MAPPING:
-                return resolution
-            st = self._state
-            assert st is not None and st.task is not None
-            st.task.actions = [Action.RETRY, Action.CANCEL]
-            st.stage = Stage.NEEDS_ATTENTION
-            self._publish()
+        """The next decision that ends the task (retry, approve, cancel); None when time ran out."""
+        self._resolution = None
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(lambda: self._resolution is not None, timeout=TASK_TIMEOUT)
+        return self._resolution
 
-    async def _save_mapping(self, req: LegacySyncRequest, resolution: Resolution) -> None:
+    async def _save_mapping(self, req: LegacySyncRequest, resolution: Resolution) -> bool:
+        """Save the approved version; if that fails, a task says why and the push waits again."""
         st = self._state
         assert st is not None and st.proposal is not None
-        await workflow.execute_activity(
-            "legacy.save_mapping",
-            SaveMapping(
-                system=req.system,
-                form=req.form,
-                version=st.proposal.version,
-                yaml=st.proposal.yaml,
-                approved_by=resolution.by,
-                workflow_id=workflow.info().workflow_id,
-            ),
-            result_type=str,
-            task_queue=task_queues.RPA,
-            start_to_close_timeout=AUDIT_TIMEOUT,
-        )
+        try:
+            await workflow.execute_activity(
+                "legacy.save_mapping",
+                SaveMapping(
+                    system=req.system,
+                    form=req.form,
+                    version=st.proposal.version,
+                    yaml=st.proposal.yaml,
+                    approved_by=resolution.by,
+                    workflow_id=workflow.info().workflow_id,
+                ),
+                result_type=str,
+                task_queue=task_queues.RPA,
+                start_to_close_timeout=AUDIT_TIMEOUT,
+                retry_policy=SAVE_RETRY,
+            )
+        except ActivityError as e:
+            kind, message, _ = _cause(e)
+            # The proposal stays open: someone allowed may approve it, or it is fixed by hand.
+            st.task = HumanTask(
+                task_id=f"T{st.pushes}-save",
+                kind=kind,
+                message=f"mapping v{st.proposal.version} was not saved: {message}",
+                opened_at=workflow.now(),
+                actions=[Action.APPROVE_MAPPING, Action.REJECT_MAPPING, Action.RETRY, Action.CANCEL],
+            )
+            st.stage = Stage.MAPPING_REVIEW
+            self._note(st.task.message)
+            self._publish()
+            return False
         self._note(f"mapping v{st.proposal.version} approved by {resolution.by} and saved")
+        return True
 
     # -- messages ----------------------------------------------------------------------------
 
@@ -231,9 +246,17 @@ class LegacySyncWorkflow:
             f"{resolution.action.value.replace('_', ' ')} by {resolution.by}"
             + (f": {resolution.note}" if resolution.note else "")
         )
-        if resolution.action in (Action.RETRY, Action.APPROVE_MAPPING):
-            # Answer callers with where it goes next, not where it stood.
-            st.task, st.stage = None, Stage.PUSHING
+        # The task is decided here, in the handler, so a second decision in the same moment
+        # finds it closed (or narrowed) and is refused by the validator.
+        if resolution.action is Action.REJECT_MAPPING:
+            assert st.task is not None
+            st.task.actions = [Action.RETRY, Action.CANCEL]
+            st.stage = Stage.NEEDS_ATTENTION
+            self._publish()
+            return st
+        # Answer callers with where it goes next, not where it stood.
+        st.task = None
+        st.stage = Stage.CANCELLED if resolution.action is Action.CANCEL else Stage.PUSHING
         self._resolution = resolution
         return st
 
