@@ -63,17 +63,29 @@ async def test_new_hire_wizard_entered_read_back_and_evidenced(sim: Sim, demo: s
     assert row["salary"] == f"{rec.base_amount:.2f}" and row["ccy"] == rec.currency  # inside the iframe
     assert len(result.verified) >= 15
 
-    # Evidence: a screenshot and the HTML of each step, named by step, indexed, linked from the audit log.
+    # Evidence: the HTML of each step, a screenshot of each filled page, the answer and the record,
+    # named by step, indexed, linked from the audit log.
     folder = get_settings().evidence_dir / SYSTEM / result.evidence
     index = json.loads((folder / "evidence.json").read_text())
-    steps = [s["step"] for s in index["steps"]]
-    assert (
-        steps[:1] == ["find"]
-        and "pay-filled" in steps
-        and steps[-3:] == ["confirm-saved", "read-back", "search-proof"]
-    )
-    assert all((folder / s["screenshot"]).stat().st_size > 1000 for s in index["steps"])
+    shots = {s["step"]: s["screenshot"] for s in index["steps"]}
+    assert list(shots) == [
+        "find",
+        "personal-filled",
+        "job-filled",
+        "pay-filled",
+        "confirm-filled",
+        "confirm-saved",
+        "read-back",
+        "search-proof",
+    ]
+    # Screenshots where something was typed, of the answer and of the record; HTML for all.
+    assert [k for k, v in shots.items() if v is None] == ["find", "confirm-filled", "search-proof"]
+    assert all((folder / v).stat().st_size > 1000 for v in shots.values() if v)
+    assert all(s["html"] for s in index["steps"])
     assert any(".frame" in h for s in index["steps"] for h in s["html"])  # the iframe's own HTML
+    # The HTML shows the form as it was filled in (typed values are not attributes in the page).
+    personal = (folder / "02-personal-filled.html").read_text()
+    assert f'value="{rec.family_name}"' in personal and f'value="{rec.birth_date:%d/%m/%Y}"' in personal
     everything = " ".join(p.name for p in folder.iterdir()) + "".join(
         p.read_text(errors="ignore") for p in folder.glob("*.html")
     )

@@ -559,12 +559,14 @@ class Engine:
             if f.secret:
                 self._masks.append(target)
             await self._set(scope, target, f, value, page.name)
-        await self._capture(f"{page.name}-filled")
+        # A screenshot where something was typed; a page with nothing to fill (a summary to
+        # confirm) is server output that its HTML shows completely.
+        await self._capture(f"{page.name}-filled", screenshot=bool(wanted))
         return found
 
-    async def _capture(self, step: str) -> str | None:
+    async def _capture(self, step: str, *, screenshot: bool = True) -> str | None:
         """Evidence of the page now; the current page's secret fields are masked and blanked."""
-        return await self.evidence.capture(self.page, step, mask=self._masks)
+        return await self.evidence.capture(self.page, step, mask=self._masks, screenshot=screenshot)
 
     async def _set(self, scope: Any, target: Any, f: FieldMap, value: str | bool, page: str) -> None:
         ms = self.timeout * 1000
@@ -715,11 +717,14 @@ class Engine:
             }
         )
         self._masks = []
-        shot = await self._capture(step)
+        # The result list is plain server output: its HTML is the whole evidence. A screenshot
+        # only when a person has to look at it.
+        await self._capture(step, screenshot=False)
         if len(matches) > 1:
             raise DataError(
                 f"{self.system.system} holds {len(matches)} records with key {key} "
                 f"({', '.join(matches)}): merge them there first",
+                screenshot=await self._capture(f"{step}-duplicates"),
                 page="find",
             )
         if not rows and seen["empty"] is False:
@@ -727,7 +732,7 @@ class Engine:
             raise SearchUnclear(
                 f"the search page of {self.system.system} showed neither results nor its no-results "
                 f"message ({find.empty}): check `find` in system.yaml against the page",
-                screenshot=shot,
+                screenshot=await self._capture(f"{step}-unclear"),
                 page="find",
             )
         return matches[0] if matches else None

@@ -1,8 +1,10 @@
-"""Evidence of what the browser saw: a screenshot and the page HTML at each step, under var/.
+"""Evidence of what the browser saw: the page HTML at each step, and a screenshot of each form as
+filled in, of the answer and of the record read back, under var/.
 
 Files are named by step only (never by a person's name or a credential); the folder is named by the
 caller (the workflow id), and its path relative to the evidence root goes into the audit log.
-Secret fields are masked in screenshots; typed input values are not part of the saved HTML.
+The saved HTML shows the form as filled in (typed values included); secret fields are masked in
+screenshots and blanked in the HTML, password fields are never saved.
 """
 
 from __future__ import annotations
@@ -25,12 +27,30 @@ _MARK_SECRET = "els => els.forEach(e => e.setAttribute('data-hrops-secret', ''))
 _HTML = """
 () => {
   const copy = document.documentElement.cloneNode(true);
+  // What was typed or chosen lives in properties, not attributes: write it into the copy, so the
+  // HTML shows the form as it was submitted (the same order in both trees).
+  const live = document.querySelectorAll('input, textarea, select');
+  const copies = copy.querySelectorAll('input, textarea, select');
+  live.forEach((el, i) => {
+    const c = copies[i];
+    if (!c || el.type === 'password') return;
+    if (el.tagName === 'SELECT') {
+      Array.from(el.options).forEach((o, j) => c.options[j] && c.options[j].toggleAttribute('selected', o.selected));
+    } else if (el.type === 'checkbox' || el.type === 'radio') {
+      c.toggleAttribute('checked', el.checked);
+    } else if (el.tagName === 'TEXTAREA') {
+      c.textContent = el.value;
+    } else {
+      c.setAttribute('value', el.value);
+    }
+  });
   for (const e of copy.querySelectorAll('[data-hrops-secret], [data-hrops-secret] *')) {
     e.removeAttribute('value');
     e.removeAttribute('checked');
     e.removeAttribute('selected');
     if (!['SELECT', 'OPTION'].includes(e.tagName)) e.textContent = '';
   }
+  for (const e of copy.querySelectorAll('input[type=password]')) e.removeAttribute('value');
   const dt = document.doctype ? `<!DOCTYPE ${document.doctype.name}>` : '';
   return dt + copy.outerHTML;
 }
@@ -41,7 +61,7 @@ class Shot(BaseModel):
     step: str
     at: datetime
     url_path: str
-    screenshot: str
+    screenshot: str | None  # None: HTML only (a server-rendered page the HTML shows completely)
     html: list[str]
 
 
@@ -58,37 +78,43 @@ class Evidence:
     def path(self) -> Path:
         return self.root / self.folder
 
-    async def capture(self, page: Any, step: str, *, mask: list[Any] | None = None) -> str | None:
-        """Screenshot + HTML of the page and its frames; returns the screenshot path relative to root."""
+    async def capture(
+        self, page: Any, step: str, *, mask: list[Any] | None = None, screenshot: bool = True
+    ) -> str | None:
+        """HTML of the page and its frames, and (unless `screenshot=False`) a screenshot; returns
+        the screenshot's path relative to the root."""
         if not self.enabled:
             return None
         from urllib.parse import urlparse
 
         self.path.mkdir(parents=True, exist_ok=True)
         stem = f"{len(self.shots) + 1:02d}-{_SAFE.sub('_', step)}"
-        png = self.path / f"{stem}.jpg"
+        shot_path = self.path / f"{stem}.jpg"
+        secret = mask or []
+        if secret:  # mark them, so the saved HTML leaves their values out
+            await asyncio.gather(*(m.evaluate_all(_MARK_SECRET) for m in secret), return_exceptions=True)
         # Screenshot and HTML are taken together (the browser serves both at once); the caret is
         # left as it is and pixels are CSS pixels: both save a third of the screenshot's time.
         shot = page.screenshot(
-            path=str(png),
+            path=str(shot_path),
             type="jpeg",
             quality=70,
             full_page=True,
-            mask=mask or [],
+            mask=secret,
             caret="initial",
             scale="css",
             timeout=10_000,
         )
-        secret = mask or []
-        if secret:  # mark them, so the saved HTML leaves their values out
-            await asyncio.gather(*(m.evaluate_all(_MARK_SECRET) for m in secret), return_exceptions=True)
-        results = await asyncio.gather(
-            shot, *(frame.evaluate(_HTML) for frame in page.frames), return_exceptions=True
-        )
-        if isinstance(results[0], BaseException):  # evidence must never turn a good push into a failure
-            png.write_bytes(b"")
+        htmls = [frame.evaluate(_HTML) for frame in page.frames]
+        if screenshot:
+            taken, *contents = await asyncio.gather(shot, *htmls, return_exceptions=True)
+            if isinstance(taken, BaseException):  # evidence must never turn a good push into a failure
+                shot_path.write_bytes(b"")
+        else:
+            shot.close()  # never started
+            contents = await asyncio.gather(*htmls, return_exceptions=True)
         html_files = []
-        for i, content in enumerate(results[1:]):
+        for i, content in enumerate(contents):
             if isinstance(content, BaseException):  # a frame navigating away has no content to save
                 continue
             name = f"{stem}.html" if i == 0 else f"{stem}.frame{i}.html"
@@ -99,12 +125,12 @@ class Evidence:
                 step=step,
                 at=datetime.now(UTC),
                 url_path=urlparse(page.url).path,
-                screenshot=png.name,
+                screenshot=shot_path.name if screenshot else None,
                 html=html_files,
             )
         )
         self._write_index()
-        return str(png.relative_to(self.root))
+        return str(shot_path.relative_to(self.root)) if screenshot else None
 
     def _write_index(self, **extra: Any) -> None:
         index = {"steps": [s.model_dump(mode="json") for s in self.shots], **extra}
