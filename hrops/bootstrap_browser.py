@@ -58,7 +58,8 @@ def main() -> int:
     if settings.browser_path:
         print(f"HROPS_BROWSER_PATH={settings.browser_path} does not exist; fix or unset it", file=sys.stderr)
         return 1
-    if _apt_install("chromium", CJK_FONT) and (path := settings.browser()):
+    if _apt_install("chromium") and (path := settings.browser()):
+        _ensure_cjk_font()  # on its own: a missing font package must not cost the browser
         print(f"browser: {path}")
         return 0
     if _playwright_install():

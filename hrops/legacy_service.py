@@ -134,6 +134,9 @@ async def state(client: Client, workflow_id: str) -> LegacySyncState:
 async def _ended(client: Client, workflow_id: str, status: WorkflowExecutionStatus | None) -> LegacySyncState:
     """The state of a push whose workflow is no longer running; FAILED when it did not finish
     on its own (terminated, timed out, failed): then only Temporal's history says more."""
+    if status == WorkflowExecutionStatus.COMPLETED:
+        # Its result is its final state, kept by Temporal: no worker needed to read it.
+        return await client.get_workflow_handle(workflow_id).result(result_type=LegacySyncState)
     try:
         st = await state(client, workflow_id)
     except RequestError:
@@ -157,7 +160,10 @@ async def _current(client: Client, workflow_id: str) -> LegacySyncState:
     except RequestError:
         st = None  # e.g. no worker to answer for a run that has ended: its status tells
     if st is None or not st.stage.closed:
-        latest = await client.get_workflow_handle(workflow_id).describe()
+        try:
+            latest = await client.get_workflow_handle(workflow_id).describe()
+        except RPCError as e:
+            raise RequestError(f"no legacy push {workflow_id} ({e.message})") from None
         if latest.status != WorkflowExecutionStatus.RUNNING:
             return await _ended(client, workflow_id, latest.status)
     if st is None:

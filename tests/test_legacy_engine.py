@@ -220,7 +220,7 @@ async def test_a_final_submit_answered_too_late_is_waited_for_not_entered_twice(
     assert any("earlier submit had saved" in n for n in result.notes)
     assert len([r for r in sim.rows() if r["empno"] == eid[1:].rjust(6, "0")]) == 1
     assert sim.stats()["create"] == 1
-    assert journal.in_doubt_since(demo, SYSTEM, "new_hire", eid) is None  # settled
+    assert journal.open_submit(demo, SYSTEM, "new_hire", eid) is None  # settled
 
 
 async def test_a_create_left_in_doubt_by_a_dead_worker_is_searched_for_first(
@@ -242,7 +242,7 @@ async def test_a_create_left_in_doubt_by_a_dead_worker_is_searched_for_first(
     assert result.outcome == "entered" and time.monotonic() - started >= 2
     assert any("left no record within 2 s" in n for n in result.notes)
     assert sim.stats()["create"] == 2
-    assert journal.in_doubt_since(demo, SYSTEM, "new_hire", lost) is None
+    assert journal.open_submit(demo, SYSTEM, "new_hire", lost) is None
 
 
 def _own_system(name: str, **find: str) -> None:
@@ -283,7 +283,14 @@ async def test_a_search_that_cannot_prove_absence_or_find_its_own_record_stops(
     with pytest.raises(SearchBroken) as e:
         await _push(browser_pool, first, system="wrong_column")
     assert "fix `find` or `key`" in e.value.message and e.value.retryable is False
-    assert len(sim.rows()) == 1
+    assert len(sim.rows()) == 1 and e.value.screenshot
+    # A person retries before fixing the search: the journal knows the record the system named,
+    # so nothing is typed again (the stand-in's own duplicate check would not even be asked).
+    opened = journal.open_submit(demo, "wrong_column", "new_hire", first)
+    assert opened is not None and opened.reference == sim.rows()[0]["ref"]
+    with pytest.raises(SearchBroken):
+        await _push(browser_pool, first, system="wrong_column")
+    assert len(sim.rows()) == 1 and sim.stats().get("duplicate_rejected", 0) == 0
 
     # A search page that shows neither rows nor the no-results message is not proof of absence.
     with pytest.raises(SearchUnclear) as e2:

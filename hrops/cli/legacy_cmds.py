@@ -187,7 +187,8 @@ async def _push_all(
             bar.update(task, advance=1, tally=tally)
 
         await svc.settle_many(client, [s.workflow_id for s in started], settled)
-    table = Table("outcome", "records", title=f"{system}/{form}: {len(started)} records")
+    title = f"{system}/{form}: {len(started)} records"
+    table = Table("outcome", "records", title=title, min_width=len(title) + 4)
     labels = {
         "entered": "entered",
         "already_present": "already present (not entered again)",
@@ -195,6 +196,7 @@ async def _push_all(
         "unchanged": "already up to date",
         "needs_attention": "needs a person",
         "mapping_review": "mapping fix to approve",
+        "failed": "workflow ended abnormally",
     }
     for key, n in sorted(outcomes.items()):
         table.add_row(labels.get(key, key), str(n))

@@ -36,6 +36,7 @@ from tools.legacy.errors import (
     FieldNotFound,
     LegacyError,
     LoginFailed,
+    MappingMismatch,
     RecordMissing,
     SearchBroken,
     SearchUnclear,
@@ -45,6 +46,7 @@ from tools.legacy.errors import (
     VerificationFailed,
 )
 from tools.legacy.evidence import Evidence
+from tools.legacy.journal import OpenSubmit
 from tools.legacy.mapping import Expect, FieldMap, FieldType, FormMapping, Page, Selector, SystemMapping
 from tools.legacy.pool import Slot
 
@@ -121,6 +123,12 @@ _RECORD_JS = """
 """
 
 
+# Playwright's words for "this element cannot do that" (a text box where a checkbox was mapped...).
+_WRONG_ELEMENT = re.compile(
+    r"not a checkbox|not a <select>|not an <input>|not an input|cannot be filled|not a radio", re.I
+)
+
+
 def _cell_text(value: str | None) -> str:
     return (value or "").strip()
 
@@ -143,9 +151,10 @@ class Engine:
         evidence: Evidence,
         step_timeout: float = 15.0,
         on_step: Callable[[str], None] = lambda step: None,
-        in_doubt_since: float | None = None,
+        journal: OpenSubmit | None = None,
         submit_grace: float = 60.0,
         on_final_submit: Callable[[], None] = lambda: None,
+        on_saved: Callable[[str], None] = lambda reference: None,
     ) -> None:
         self.slot, self.page = slot, slot.page
         self.system, self.form = system, form
@@ -154,12 +163,16 @@ class Engine:
         self.evidence = evidence
         self.timeout = step_timeout
         self.on_step = on_step
-        # A create sent earlier whose outcome nobody saw (epoch seconds), and how long the legacy
-        # system may take to save one: until then a search that finds nothing proves nothing.
-        self._doubt = in_doubt_since
+        # A create sent earlier whose outcome nobody saw (epoch seconds of the newest), and how long
+        # the legacy system may take to save one: until then a search that finds nothing proves
+        # nothing. A reference an earlier answer named: that record exists, it is never typed again.
+        self._doubt = journal.last_sent if journal else None
+        self._known = journal.reference if journal else None
         self.grace = submit_grace
         self.on_final_submit = on_final_submit
+        self.on_saved = on_saved
         self._submitted = False  # this push clicked the final submit
+        self._doubt_is_ours = False  # the doubt comes only from this push's own last click
         self._step = "start"
         self._masks: list[Any] = []  # secret fields of the current page: masked in all evidence
         self.tables = {**system.tables, **form.tables}
@@ -189,15 +202,15 @@ class Engine:
         """Listen to the browser's events (responses, new documents) while driving the page."""
         self.page.on("response", self._on_response)
         self.page.on("framenavigated", self._on_navigated)
-        for name in ("load", "domcontentloaded"):
-            self.page.on(name, self._poke)
+        self.page.on("domcontentloaded", self._on_top_document)
+        self.page.on("load", self._poke)
         try:
             yield
         finally:
             self.page.remove_listener("response", self._on_response)
             self.page.remove_listener("framenavigated", self._on_navigated)
-            for name in ("load", "domcontentloaded"):
-                self.page.remove_listener(name, self._poke)
+            self.page.remove_listener("domcontentloaded", self._on_top_document)
+            self.page.remove_listener("load", self._poke)
 
     async def _push(
         self, record: dict[str, Any], values: dict[str, str | bool | None], key: str, started: float
@@ -243,10 +256,24 @@ class Engine:
         page's HTML, which holds personal data."""
         if isinstance(e, LegacyError):
             return e
-        if isinstance(e, PlaywrightError):
-            kind = "timed out" if isinstance(e, PlaywrightTimeout) else "failed"
-            return TransientError(f"{self._step}: the browser action {kind}", page=self._step.split(":")[0])
+        page = self._step.split(":")[0]
+        if isinstance(e, PlaywrightError) and not isinstance(e, PlaywrightTimeout):
+            if _WRONG_ELEMENT.search(e.message or ""):
+                # The selector found an element of another kind: the mapping is wrong, not the day.
+                return MappingMismatch(
+                    f"{self._step}: the element found is not the kind the mapping says "
+                    "(check the field's `type` and selectors)",
+                    page=page,
+                )
+            return TransientError(f"{self._step}: the browser action failed", page=page)
+        if isinstance(e, PlaywrightTimeout):
+            return TransientError(f"{self._step}: the browser action timed out", page=page)
         return e
+
+    @property
+    def unresolved(self) -> bool:
+        """A create of this push may exist in the system without being verified yet."""
+        return self._doubt is not None or self._known is not None
 
     def _note(self, text: str) -> None:
         if text not in self.notes:
@@ -263,6 +290,9 @@ class Engine:
     ) -> tuple[Outcome, str]:
         if self.system.system not in self.slot.logged_in:
             await self._login()
+        if self.form.action == "create" and self._known:
+            self._note(f"saved earlier as {self._known} (the system said so): not entered again")
+            return "entered", self._known
         reference = await self._find(key)
         if self.form.action == "create":
             if not reference and self._doubt is not None:
@@ -303,12 +333,17 @@ class Engine:
     async def _prove_findable(self, key: str, reference: str) -> None:
         """The search before create is what makes retries safe: prove it finds what was entered."""
         found = await self._find(key, "search-proof")
+        deadline = time.time() + self.grace  # a search index may trail the save by a moment
+        while found is None and time.time() < deadline:
+            await asyncio.sleep(min(2.0, max(deadline - time.time(), 0)))
+            found = await self._find(key, "search-proof")
         if found != reference:
             raise SearchBroken(
                 f"{reference} was entered, but searching {self.system.system} for key {key} "
                 f"{'finds ' + found if found else 'finds nothing'}: fix `find` or `key` in system.yaml "
                 "before pushing again (with a search that cannot find a record, a retry would enter "
                 "it twice)",
+                screenshot=await self._capture("search-proof-failed"),
                 page="find",
             )
 
@@ -332,10 +367,14 @@ class Engine:
         self._changed.set()
 
     def _on_navigated(self, frame: Any) -> None:
-        if frame == self.page.main_frame:
-            self._navs_top += 1
-        else:
+        # Frames report new documents here (same-document hash changes in a frame are rare);
+        # the top page counts by its DOMContentLoaded, which a hash or pushState change never fires.
+        if frame != self.page.main_frame:
             self._navs_child += 1
+        self._changed.set()
+
+    def _on_top_document(self, *_: Any) -> None:
+        self._navs_top += 1
         self._changed.set()
 
     async def _settle(self) -> None:
@@ -547,17 +586,19 @@ class Engine:
 
     async def _fill(self, scope: Any, page: Page, values: dict[str, str | bool | None]) -> dict[str, Any]:
         """Fill the page's fields in order; returns what was found, the submit button included."""
+        # Every secret field of the page is masked from the first capture on, filled or not: the
+        # system may have put a value there itself.
+        self._masks = [
+            self._candidate(scope, s, f.type) for f in page.fields if f.secret for s in f.selectors
+        ]
         wanted = [(f.key, f.selectors[0], f.type) for f in page.fields if values[f.key] is not None]
         found = await self._probe(scope, [*wanted, ("submit", page.submit[0], None)])
-        self._masks = []
         for f in page.fields:
             value = values[f.key]
             if value is None:
                 continue
             self._enter_step(f"{page.name}:{f.key}")
             target = found.get(f.key) or await self._locate(scope, f.selectors, f.key, page.name, f.type)
-            if f.secret:
-                self._masks.append(target)
             await self._set(scope, target, f, value, page.name)
         # A screenshot where something was typed; a page with nothing to fill (a summary to
         # confirm) is server output that its HTML shows completely.
@@ -667,7 +708,8 @@ class Engine:
             # From this click on, the system may hold the record whatever we see next.
             self._submitted = True
             if self.form.action == "create":
-                self._doubt = self._doubt or time.time()
+                self._doubt_is_ours = self._doubt is None
+                self._doubt = time.time()  # the newest click sets the grace period
                 self.on_final_submit()
         await button.click(timeout=self.timeout * 1000)
         deadline = time.monotonic() + self.timeout
@@ -683,12 +725,17 @@ class Engine:
                 here = top if not page.frame else await self._look(page.frame)
                 for look in (here, top) if here is not top else (top,):
                     if look.errors:
+                        if last and self._doubt_is_ours:
+                            self._doubt = None  # the system refused this very submit: nothing saved
                         shot = await self._capture(f"{page.name}-rejected")
                         raise ValidationRejected(look.errors, screenshot=shot, page=page.name)
                 if self._server_error_in(top):
                     raise TransientError(f"{page.name}: error page after submit", page=page.name)
                 if last:
                     if fresh_top and (reference := self._success(top)):
+                        if self.form.action == "create":
+                            self._known = reference
+                            self.on_saved(reference)
                         await self._capture(f"{page.name}-saved")
                         return reference
                 elif page.next and self._met(page.next, top, mark):
@@ -728,6 +775,8 @@ class Engine:
                 page="find",
             )
         if not rows and seen["empty"] is False:
+            if await self._server_error_text():  # an error page served with status 200
+                raise TransientError(f"{step}: error page instead of the search results", page="find")
             # Neither results nor "no records": not proof of absence, so nothing is entered.
             raise SearchUnclear(
                 f"the search page of {self.system.system} showed neither results nor its no-results "

@@ -74,6 +74,12 @@ class VerificationFailed(LegacyError):
         self.mismatches = mismatches
 
 
+class MappingMismatch(LegacyError):
+    """A selector matched an element of another kind than the mapping says (a text box for a checkbox)."""
+
+    kind = "mapping"
+
+
 class SearchBroken(LegacyError):
     """The search before create does not find a record just entered: retries would duplicate."""
 

@@ -174,7 +174,7 @@ class Expect(Strict):
     """What shows a step worked: the browser reached a URL (path prefix) and/or a text appeared."""
 
     url: str | None = None
-    text: str | None = Field(None, description="regular expression searched in the page (or frame) text")
+    text: str | None = Field(None, description="regular expression searched in the top page's text")
 
     @model_validator(mode="after")
     def _something(self) -> Expect:

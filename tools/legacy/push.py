@@ -7,7 +7,6 @@ This is what the RPA activity calls. Everything it needs crosses the activity bo
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC
 from typing import Any
 
 from pydantic import BaseModel
@@ -16,7 +15,7 @@ from hrops.clock import today
 from hrops.settings import get_settings
 from tools.legacy import catalog, credentials, journal
 from tools.legacy.engine import Engine, PushResult
-from tools.legacy.errors import DataError, LegacyError, LoginFailed, ValidationRejected
+from tools.legacy.errors import DataError, LegacyError
 from tools.legacy.evidence import Evidence
 from tools.legacy.pool import BrowserPool, Slot, shared_pool
 from tools.legacy.record import load_employee
@@ -129,16 +128,17 @@ async def push(
     }
     if req.resolved_by:
         details["resolved_by"] = req.resolved_by
-    # A create whose answer was lost (here or on another worker) is in doubt until the search shows it.
-    doubt = journal.in_doubt_since(cfg.db_url, req.system, req.form, req.employee_id)
+    # A create whose answer was lost (here or on another worker) stays in doubt until it is found;
+    # one whose answer named the record is never typed again.
+    record_id = (cfg.db_url, req.system, req.form, req.employee_id)
     journal_hooks: dict[str, Any] = {}
     if loaded.form.action == "create":
         journal_hooks = {
-            "in_doubt_since": doubt.replace(tzinfo=doubt.tzinfo or UTC).timestamp() if doubt else None,
-            "on_final_submit": lambda: journal.submitting(
-                cfg.db_url, req.system, req.form, req.employee_id, req.workflow_id
-            ),
+            "journal": journal.open_submit(*record_id),
+            "on_final_submit": lambda: journal.submitting(*record_id, req.workflow_id),
+            "on_saved": lambda reference: journal.saved(*record_id, reference),
         }
+    engine: Engine | None = None
     try:
         async with pool.slot() as slot:
             engine = engine_for(slot, loaded, ev, on_step, **journal_hooks)
@@ -149,13 +149,13 @@ async def push(
                 raise
     except LegacyError as e:
         if not e.retryable:
-            if isinstance(e, ValidationRejected | LoginFailed | DataError):
-                # The system refused it (or nothing was sent): no record to wait for.
-                journal.settle(cfg.db_url, req.system, req.form, req.employee_id, e.kind)
+            if journal_hooks and engine is not None and not engine.unresolved:
+                # Refused, or stopped before anything was sent: no record to wait for.
+                journal.settle(*record_id, e.kind)
             _audit(req, "legacy.push_failed", {**details, "error": e.kind, "screenshot": e.screenshot})
         raise
-    if loaded.form.action == "create":
-        journal.settle(cfg.db_url, req.system, req.form, req.employee_id, result.outcome)
+    if journal_hooks:
+        journal.settle(*record_id, result.outcome)
     _audit(
         req,
         f"legacy.{result.outcome}",

@@ -323,3 +323,5 @@ class LegacySubmission(Base):
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=INTERNAL)
     outcome: Mapped[str | None] = mapped_column(String(30), info=INTERNAL)
+    # The legacy system's reference, once an answer named it: the record exists from then on.
+    reference: Mapped[str | None] = mapped_column(String(60), info=INTERNAL)

@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from tools.legacy.engine import PushResult
     from tools.legacy.errors import LegacyError
     from tools.legacy.evidence import Evidence
-    from tools.legacy.mapping import MappingError, parse
+    from tools.legacy.mapping import MappingError, check_form_against_system, parse
     from tools.legacy.pool import shared_pool
     from tools.legacy.push import PushRequest, check_actor, engine_for, push
     from tools.legacy.record import load_employee
@@ -66,6 +66,9 @@ async def push_record(req: PushRequest) -> PushResult:
     except LegacyError as e:
         activity.logger.info("legacy push stopped", extra={"kind": e.kind, "page": e.page})
         raise _failure(e) from None
+    except (MappingError, catalog.UnknownSystem) as e:
+        # The mapping changed under a running push (a bad file, a clashing version): a person fixes it.
+        raise ApplicationError(str(e), type="mapping", non_retryable=True) from None
     except Exception as e:
         # Not ours: its message may quote page content, so only its type leaves this process.
         activity.logger.warning("legacy push failed unexpectedly", extra={"error": type(e).__name__})
@@ -103,8 +106,9 @@ def save_mapping(req: SaveMapping) -> str:
             req.version,
         ):
             raise ApplicationError("the approved mapping is not the proposed one", non_retryable=True)
+        check_form_against_system(mapping, catalog.system(req.system), f"{req.form}.v{req.version}.yaml")  # type: ignore[arg-type]
         path = catalog.save_version(mapping, req.yaml)  # type: ignore[arg-type]
-    except (LegacyError, MappingError) as e:
+    except (LegacyError, MappingError, catalog.UnknownSystem) as e:
         # Retrying cannot change who approved or what the file says: a person decides.
         raise ApplicationError(str(e), type=getattr(e, "kind", "mapping"), non_retryable=True) from None
     with session_scope(get_settings().db_url, write=True) as s:

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("settled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("outcome", sa.String(length=30), nullable=True),
+        sa.Column("reference", sa.String(length=60), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_legacy_submissions")),
     )
     with op.batch_alter_table("legacy_submissions", schema=None) as batch_op:
