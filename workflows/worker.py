@@ -40,9 +40,10 @@ def activities_for(queue: str) -> list[Callable[..., Any]]:
     import tools.hr  # noqa: F401  (registers the HR tools)
     from tools.registry import registry
     from workflows.audit_activities import record_event
+    from workflows.notify_activities import queue_message
     from workflows.tool_activities import tool_activities
 
-    return [*tool_activities(registry), record_event]
+    return [*tool_activities(registry), record_event, queue_message]
 
 
 def build_worker(client: Client, queue: str, **options: Any) -> Worker:

@@ -130,7 +130,8 @@ async def request_address_change(body: AddressChangeIn, who: Caller, client: Tem
 
 
 def _may_see(who: Principal, state: RequestState) -> bool:
-    approvers = state.approval.usernames if state.approval else []
+    # Everyone named in the chain (decided, waiting, or still to come) may follow the request.
+    approvers = [u for step in state.approval.steps for u in step.usernames] if state.approval else []
     return (
         who.has(*ALL_SEEING)
         or who.username in (state.requested_by, *approvers)
@@ -157,11 +158,12 @@ async def get_request(request_id: str, who: Caller, client: Temporal) -> Request
 class DecisionIn(BaseModel):
     verdict: Verdict
     reason: str | None = None
+    edits: dict[str, str] = {}
 
 
 @app.post("/api/requests/{request_id}/decision")
 async def decide(request_id: str, body: DecisionIn, who: Caller, client: Temporal) -> DecisionRecord:
     try:
-        return await svc.decide(client, request_id, who, body.verdict, body.reason)
+        return await svc.decide(client, request_id, who, body.verdict, body.reason, None, body.edits)
     except svc.RequestError as e:
         raise HTTPException(409, str(e)) from None

@@ -16,9 +16,27 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from hrops.cli import admin_cmds, demo_cmd, io_cmds, legacy_cmds, request_cmds, runtime_cmds, seed_cmd
+    from hrops.cli import (
+        admin_cmds,
+        approval_cmds,
+        demo_cmd,
+        io_cmds,
+        legacy_cmds,
+        request_cmds,
+        runtime_cmds,
+        seed_cmd,
+    )
 
-    for module in (runtime_cmds, seed_cmd, io_cmds, request_cmds, legacy_cmds, admin_cmds, demo_cmd):
+    for module in (
+        runtime_cmds,
+        seed_cmd,
+        io_cmds,
+        request_cmds,
+        approval_cmds,
+        legacy_cmds,
+        admin_cmds,
+        demo_cmd,
+    ):
         module.register(app)
 
 

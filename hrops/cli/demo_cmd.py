@@ -124,11 +124,11 @@ def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo co
         for _ in range(50):
             if any(
                 i.request_id == request_id
-                for i in await svc.inbox(client, svc.principal(state.approval.usernames[0]))
+                for i in await svc.inbox(client, svc.principal(state.approval.pending_usernames[0]))
             ):
                 break
             await asyncio.sleep(0.1)
-        return state.approval.usernames
+        return state.approval.pending_usernames
 
     approver = asyncio.run(waiting())[0]
     _step("4. The manager sees it in their approvals", f"hrops approvals list --as {approver}")
@@ -137,7 +137,7 @@ def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo co
         "5. ...and approves it (a Temporal Update, validated before it is recorded)",
         f"hrops approve {request_id} --as {approver}",
     )
-    request_cmds.approve(request_id, approver)
+    request_cmds.approve(request_id, edit=[], reason=None, as_user=approver)
 
     async def completed() -> None:
         client = await connect(cfg)

@@ -128,22 +128,46 @@ def approvals_list(as_user: str | None = typer.Option(None, "--as", help=AS_HELP
     console.print(table)
 
 
-def _decide(request_id: str, verdict: str, reason: str | None, as_user: str | None) -> None:
+def _decide(
+    request_id: str,
+    verdict: str,
+    reason: str | None,
+    as_user: str | None,
+    edits: dict[str, str] | None = None,
+) -> None:
     from hrops import request_service as svc
     from workflows.approvals import Verdict
 
-    record = _run(svc.decide, request_id, _who(as_user), Verdict(verdict), reason)
+    record = _run(svc.decide, request_id, _who(as_user), Verdict(verdict), reason, None, edits)
     console.print(
-        f"{request_id.upper()}: [bold]{record.verdict}d[/] by {record.approver} (recorded)", highlight=False
+        f"{request_id.upper()}: [bold]{record.verdict.past}[/] by {record.approver}"
+        + (f" for {record.on_behalf_of}" if record.on_behalf_of else "")
+        + f" at the {record.step} step (recorded)",
+        highlight=False,
     )
+
+
+def _edits(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        field, sep, value = pair.partition("=")
+        if not sep or not field.strip():
+            fail(f"--edit takes field=value (e.g. --edit postcode=200120), not {pair!r}")
+        out[field.strip()] = value
+    return out
 
 
 def approve(
     request_id: str = typer.Argument(..., help="e.g. REQ-12"),
+    edit: list[str] = typer.Option(
+        [], "--edit", help="Approve with a correction, field=value (repeatable); kept beside the original"
+    ),
+    reason: str | None = typer.Option(None, "--reason", help="A note for the requester (optional)"),
     as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
-    """Approve a request waiting for you."""
-    _decide(request_id, "approve", None, as_user)
+    """Approve a request waiting for you (with --edit: approve your correction of it)."""
+    edits = _edits(edit)
+    _decide(request_id, "approve_with_edits" if edits else "approve", reason, as_user, edits)
 
 
 def reject(
@@ -179,15 +203,27 @@ def requests_show(request_id: str = typer.Argument(..., help="e.g. REQ-12")) -> 
     lines.append(f"to:   {state.proposed.one_line()}")
     if state.summary:
         lines += [f"summary: {state.summary.en}", f"摘要: {state.summary.zh}"]
+    if state.corrected:
+        lines.append(f"corrected by the approvers: {state.corrected.one_line()}")
     if state.approval:
         a = state.approval
-        who = ", ".join(a.usernames)
-        lines.append(
-            f"approval: {who} ({a.rule})"
-            + (f"; decided: {a.decision.verdict} by {a.decision.approver}" if a.decision else "")
-        )
-        if a.decision and a.decision.reason:
-            lines.append(f"reason: {a.decision.reason}")
+        lines.append(f"approval ({a.rule}): {a.why}")
+        for i, step in enumerate(a.steps, 1):
+            d = step.decision
+            status = (
+                f"{d.verdict.past} by {d.approver}" + (f" for {d.on_behalf_of}" if d.on_behalf_of else "")
+                if d
+                else "expired"
+                if step.expired
+                else "waiting"
+                if step.waiting
+                else "not yet"
+            )
+            lines.append(f"  {i}. {step.step}: {', '.join(step.usernames)}: {status}")
+            if d and d.edits:
+                lines.append(f"     edited: {', '.join(f'{k}={v}' for k, v in sorted(d.edits.items()))}")
+            if d and d.reason:
+                lines.append(f"     reason: {d.reason}")
     if state.applied:
         lines.append(f"applied: address record #{state.applied.record_id} from {state.applied.effective_on}")
     for p in state.problems:

@@ -1,59 +1,111 @@
-"""Who approves what. For now one rule: the employee's manager approves; the next manager up when
-the manager asked for the change themselves (nobody approves their own request); HR ops when the
-line has nobody else. (Approval rules as data arrive with the record-change workflows.)"""
+"""Approval routing tools: which rule applies to a change and who decides each step; at run time,
+who stands in for an absent approver and whom an unanswered step escalates to."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
 
 from hrops.clock import today
+from hrops.settings import get_settings
+from tools.approvals import rules as approval_rules
+from tools.approvals.people import NobodyToApprove, delegates, managers_of, people_for
+from tools.approvals.rules import ChangeFacts, ChangeType, Step, Timers
 from tools.hr.access import store
-from tools.hr.schemas import ApproverChain, ApproverRef, ApproversQuery
+from tools.hr.schemas import ApproverRef
 from tools.registry import ALL_ROLES, Risk, ToolContext, ToolError, tool
 from tools.store import queries
-from tools.store.identity import user_for_employee
-from tools.store.models import Employee, Role, User, UserRole
+from tools.store.models import Employee, JobAssignment
 
 
-@tool("approvals.approvers_for", risk=Risk.READ, roles=ALL_ROLES)
-def approvers_for(ctx: ToolContext, args: ApproversQuery) -> ApproverChain:
-    """The people who must approve a request of this kind for this employee, and the rule used."""
+class PlanQuery(BaseModel):
+    change: ChangeType
+    employee_id: str
+    requested_by: str | None = Field(None, description="Username of the requester: never their own approver")
+    new_manager_id: str | None = Field(None, description="Transfers and manager changes: the new manager")
+    increase_percent: Decimal | None = Field(None, description="Salary changes: the rise in percent")
+    outside_pay_band: bool | None = Field(None, description="Salary changes: new pay outside the band")
+
+
+class PlannedStep(BaseModel):
+    step: Step
+    approvers: list[ApproverRef]
+    how: str = Field(description="How these people were chosen, in words")
+
+
+class ApprovalPlan(BaseModel):
+    rule: str
+    why: str
+    considered: list[str] = Field(description="Rules for this change that did not apply, and why")
+    timers: Timers
+    level: str | None = None
+    steps: list[PlannedStep]
+
+
+def plan_for(q: PlanQuery) -> ApprovalPlan:
+    """Match the rules and name the people of every step (raises NobodyToApprove)."""
+    day = today()
     with store() as session:
-        employee = session.get(Employee, args.employee_id.upper())
+        employee = session.get(Employee, q.employee_id.upper())
         if employee is None:
-            raise ToolError(f"no employee {args.employee_id}")
-        for level, manager_id in enumerate(queries.manager_chain(session, employee.id, today())[:2]):
-            manager = session.get(Employee, manager_id)
-            employed = manager is not None and queries.employed_on(manager, today())
-            user = user_for_employee(session, manager_id) if employed else None
-            if user is None or user.username == args.requested_by:
-                continue
-            return ApproverChain(
-                approvers=[
-                    ApproverRef(
-                        username=user.username, employee_id=manager_id, display_name=user.display_name
-                    )
-                ],
-                rule="the employee's manager approves"
-                if level == 0
-                else "the manager's manager approves (the manager cannot approve this request)",
-            )
-        hr_ops = [
-            u
-            for u in session.scalars(
-                select(User)
-                .join(UserRole, UserRole.username == User.username)
-                .where(UserRole.role == Role.HR_OPS, User.active)
-                .order_by(User.username)
-            )
-            if u.username != args.requested_by
-        ]
-        if not hr_ops:
-            raise ToolError(f"{employee.id} has no manager who can approve and no other HR ops user exists")
-        return ApproverChain(
-            approvers=[
-                ApproverRef(username=u.username, employee_id=u.employee_id, display_name=u.display_name)
-                for u in hr_ops
-            ],
-            rule="no manager with an account: any HR ops user approves",
+            raise ToolError(f"no employee {q.employee_id}")
+        job = queries.current(session, JobAssignment, employee.id, day)
+        facts = ChangeFacts(
+            change=q.change,
+            level=job.level if job else None,
+            increase_percent=q.increase_percent,
+            outside_pay_band=q.outside_pay_band,
         )
+        matched = approval_rules.match(approval_rules.load(get_settings().approval_rules), facts)
+        steps = []
+        for step in matched.chain:
+            people, how = people_for(
+                session,
+                step,
+                employee_id=employee.id,
+                day=day,
+                requester=q.requested_by,
+                new_manager_id=q.new_manager_id,
+            )
+            steps.append(PlannedStep(step=step, approvers=people, how=how))
+    return ApprovalPlan(
+        rule=matched.rule,
+        why=matched.why,
+        considered=matched.considered,
+        timers=matched.timers,
+        level=facts.level,
+        steps=steps,
+    )
+
+
+@tool("approvals.plan", risk=Risk.READ, roles=ALL_ROLES)
+def plan(ctx: ToolContext, args: PlanQuery) -> ApprovalPlan:
+    """The approval rule that applies to a change, why, and who decides each step of its chain."""
+    try:
+        return plan_for(args)
+    except NobodyToApprove as e:
+        raise ToolError(str(e)) from None
+
+
+class StepPeople(BaseModel):
+    approvers: list[ApproverRef]
+    requested_by: str | None = None
+
+
+class MorePeople(BaseModel):
+    added: list[ApproverRef]
+
+
+@tool("approvals.delegates", risk=Risk.READ, roles=ALL_ROLES)
+def stand_ins(ctx: ToolContext, args: StepPeople) -> MorePeople:
+    """Who stands in today for any of these approvers while they are away (see `hrops delegate`)."""
+    with store() as session:
+        return MorePeople(added=delegates(session, args.approvers, today(), args.requested_by))
+
+
+@tool("approvals.escalation", risk=Risk.READ, roles=ALL_ROLES)
+def escalation(ctx: ToolContext, args: StepPeople) -> MorePeople:
+    """The managers of these approvers: added to a step nobody decided in time."""
+    with store() as session:
+        return MorePeople(added=managers_of(session, args.approvers, today(), args.requested_by))

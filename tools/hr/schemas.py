@@ -137,6 +137,7 @@ class ApproverRef(BaseModel):
     username: str
     employee_id: str | None = None
     display_name: str
+    on_behalf_of: str | None = Field(None, description="Username of the approver this one stands in for")
 
 
 class ApproverChain(BaseModel):

@@ -325,3 +325,38 @@ class LegacySubmission(Base):
     outcome: Mapped[str | None] = mapped_column(String(30), info=INTERNAL)
     # The legacy system's reference, once an answer named it: the record exists from then on.
     reference: Mapped[str | None] = mapped_column(String(60), info=INTERNAL)
+
+
+class Delegation(Base):
+    """While `from_username` is away (`starts_on <= day <= until`), `to_username` may decide their
+    approvals. One hop only: a delegate's own delegations do not pass theirs on."""
+
+    __tablename__ = "delegations"
+    __table_args__ = (CheckConstraint("from_username <> to_username", name="not_self"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    from_username: Mapped[str] = mapped_column(ForeignKey("users.username"), index=True, info=INTERNAL)
+    to_username: Mapped[str] = mapped_column(ForeignKey("users.username"), info=INTERNAL)
+    starts_on: Mapped[date] = mapped_column(Date, info=INTERNAL)
+    until: Mapped[date] = mapped_column(Date, info=INTERNAL)
+    created_by: Mapped[str] = mapped_column(String(80), info=INTERNAL)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+
+
+class Notification(Base):
+    """Outbox of messages to people (approval requests, reminders, escalations). Written by the
+    workflows, delivered to each person's channel by the notifier; `event_key` makes a retried
+    write a no-op. Ids and request numbers only: no personal values in the text."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    recipient: Mapped[str] = mapped_column(ForeignKey("users.username"), index=True, info=INTERNAL)
+    kind: Mapped[str] = mapped_column(String(40), info=INTERNAL)
+    request_id: Mapped[str | None] = mapped_column(String(40), index=True, info=INTERNAL)
+    subject: Mapped[str] = mapped_column(String(300), info=INTERNAL)
+    body: Mapped[str] = mapped_column(String(2000), info=INTERNAL)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+    event_key: Mapped[str] = mapped_column(String(200), unique=True, info=INTERNAL)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=INTERNAL)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
@@ -12,7 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from agents.change_summary import ApprovalSummary
     from tools.hr.schemas import AddressChangeApplied, EmployeeProfile, PostalAddress
     from tools.store.models import Role
-    from workflows.approvals import ApprovalStep
+    from workflows.approvals import ApprovalChain
 
 KIND = "address_change"
 
@@ -44,7 +44,6 @@ class AddressChangeRequest(BaseModel):
     effective_on: date
     requested_by: str
     requester_roles: frozenset[Role]
-    approval_timeout: timedelta
 
 
 class Event(BaseModel):
@@ -64,7 +63,8 @@ class RequestState(BaseModel):
     current: PostalAddress | None = None
     proposed: PostalAddress
     summary: ApprovalSummary | None = None
-    approval: ApprovalStep | None = None
+    approval: ApprovalChain | None = None
+    corrected: PostalAddress | None = None  # the approvers' correction of the proposed address
     applied: AddressChangeApplied | None = None
     problems: list[str] = []
     history: list[Event] = []

@@ -1,4 +1,5 @@
-"""AddressChangeWorkflow: check the request, ask the employee's manager, apply it once, audit it.
+"""AddressChangeWorkflow: check the request, ask its approvers (the rules' chain), apply it once,
+audit it.
 
 Deterministic orchestration only: every read and write is a tool activity, the summary is an
 agent run whose model call is an activity, times come from `workflow.now()`.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -15,13 +17,9 @@ with workflow.unsafe.imports_passed_through():
     from pydantic_ai.durable_exec.temporal import PydanticAIWorkflow
 
     from agents.change_summary import ChangeFacts, facts_prompt, summary_agent
-    from tools.hr.schemas import (
-        AddressChange,
-        AddressChangeApplied,
-        AddressChangeCheck,
-        ApproverChain,
-        ApproversQuery,
-    )
+    from tools.approvals.rules import ChangeType
+    from tools.hr.approvers import ApprovalPlan, PlanQuery
+    from tools.hr.schemas import AddressChange, AddressChangeApplied, AddressChangeCheck, PostalAddress
     from tools.registry import ApprovalGrant, ToolContext
     from tools.store.audit import AuditEvent
     from workflows import search_attributes as sa
@@ -32,7 +30,15 @@ with workflow.unsafe.imports_passed_through():
         RequestState,
         Stage,
     )
-    from workflows.approvals import ApprovalStep, Decision, DecisionRecord, Verdict
+    from workflows.approvals import (
+        ApprovalChain,
+        Decision,
+        DecisionRecord,
+        Outcome,
+        StandIn,
+        Verdict,
+        run_chain,
+    )
     from workflows.tool_activities import call_tool
 
 ADDRESS_FIELDS = ("line1", "line2", "city", "region", "postcode", "country")
@@ -82,48 +88,56 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
             st.employee, st.current = check.employee, check.current
             if not check.ok:
                 return await self._close(Stage.INVALID, problems=check.problems)
-            chain = await call_tool(
-                "approvals.approvers_for",
+            plan = await call_tool(
+                "approvals.plan",
                 ctx,
-                ApproversQuery(kind=KIND, employee_id=req.employee_id, requested_by=req.requested_by),
-                ApproverChain,
+                PlanQuery(
+                    change=ChangeType.ADDRESS_CHANGE,
+                    employee_id=req.employee_id,
+                    requested_by=req.requested_by,
+                ),
+                ApprovalPlan,
             )
         except ActivityError as e:  # refused by a tool: the request cannot proceed, say why
             return await self._close(Stage.INVALID, problems=[_reason(e)])
-        st.summary = (await summary_agent.run(facts_prompt(self._facts(req, chain)))).output
-        now = workflow.now()
-        st.approval = ApprovalStep(
-            request_id=req.request_id,
-            requested_by=req.requested_by,
-            approvers=chain.approvers,
-            rule=chain.rule,
-            requested_at=now,
-            expires_at=now + req.approval_timeout,
+        st.summary = (await summary_agent.run(facts_prompt(self._facts(req, plan)))).output
+        st.approval = ApprovalChain.from_plan(
+            plan, req.request_id, req.requested_by, editable=list(ADDRESS_FIELDS)
         )
         st.stage = Stage.AWAITING_APPROVAL
-        self._note(f"waiting for {', '.join(st.approval.usernames)} ({chain.rule})")
-        self._publish()
-
-        try:
-            await workflow.wait_condition(
-                lambda: st.approval.decision is not None, timeout=req.approval_timeout
-            )
-        except TimeoutError:
-            # A decision handled in the same task as the timer still counts: it was acknowledged.
-            if st.approval.decision is None:
-                st.approval.expired = True
-                self._note("no decision before the approval deadline")
-                return await self._close(Stage.EXPIRED)
-
-        decision = st.approval.decision
-        assert decision is not None
-        # The reason is free text and may name people: it stays in the workflow, not the audit log.
-        await self._audit(
-            f"request.{decision.verdict}d", decision.approver, {"reason_given": bool(decision.reason)}
+        self._note(f"approval rule {plan.rule}: {plan.why}")
+        outcome = await run_chain(
+            st.approval,
+            subject=f"{req.request_id} address change for {req.employee_id}",
+            ctx=ctx,
+            changed=self._changed,
         )
-        if decision.verdict is Verdict.REJECT:
+        for decision in st.approval.decisions:
+            # Reasons and edited values are free text and personal data: they stay in the
+            # workflow; the audit log gets who decided, which step, and which fields were edited.
+            await self._audit(
+                f"request.{decision.verdict.value}d"
+                if decision.verdict is not Verdict.APPROVE_WITH_EDITS
+                else "request.approved_with_edits",
+                decision.approver,
+                {
+                    "step": decision.step,
+                    "on_behalf_of": decision.on_behalf_of,
+                    "reason_given": bool(decision.reason),
+                    "edited_fields": sorted(decision.edits),
+                },
+                key=decision.step,
+            )
+        if outcome is Outcome.EXPIRED:
+            return await self._close(Stage.EXPIRED)
+        if outcome is Outcome.REJECTED:
             return await self._close(Stage.REJECTED)
 
+        if edits := st.approval.edits:
+            st.corrected = PostalAddress(**{**req.address.model_dump(), **edits})
+            change = change.model_copy(update={"address": st.corrected})
+            self._note(f"applying the approvers' correction of {', '.join(sorted(edits))}")
+        decision = st.approval.decisions[-1]
         st.stage = Stage.APPLYING
         self._publish()
         grant = ApprovalGrant.for_args(
@@ -157,7 +171,9 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
         record = self._state.approval.record(decision, workflow.now())
         self._publish()  # the inbox drops this request now, not after the next activity
         self._note(
-            f"{decision.verdict}d by {decision.approver}"
+            f"{record.step}: {decision.verdict.past} by {decision.approver}"
+            + (f" for {record.on_behalf_of}" if record.on_behalf_of else "")
+            + (f" (edited {', '.join(sorted(decision.edits))})" if decision.edits else "")
             + (f": {decision.reason}" if decision.reason else "")
         )
         return record
@@ -168,12 +184,37 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
         if st is None or st.approval is None:
             stage = st.stage if st else Stage.CHECKING
             raise ApplicationError(f"{decision.request_id} is not waiting for approval (stage: {stage})")
-        if refusal := st.approval.refusal(decision):
+        if refusal := st.approval.refusal(decision, self._check_edits):
             raise ApplicationError(refusal)
+
+    def _check_edits(self, edits: dict[str, str]) -> str | None:
+        st = self._state
+        assert st is not None
+        try:
+            PostalAddress(**{**st.proposed.model_dump(), **edits})
+        except ValidationError as e:
+            return "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+        return None
+
+    @workflow.update
+    async def add_stand_in(self, stand_in: StandIn) -> list[str]:
+        """A delegation made while this request waits: the delegate may decide at once."""
+        assert self._state is not None and self._state.approval is not None
+        added = self._state.approval.add_approvers([stand_in.delegate])
+        if added:
+            self._note(f"{stand_in.delegate.username} stands in for {stand_in.absent}")
+            self._publish()
+        return [a.username for a in added]
+
+    @add_stand_in.validator
+    def _validate_stand_in(self, stand_in: StandIn) -> None:
+        st = self._state
+        if st is None or st.approval is None or stand_in.absent not in st.approval.pending_usernames:
+            raise ApplicationError(f"{stand_in.absent} has no decision pending here")
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _facts(self, req: AddressChangeRequest, chain: ApproverChain) -> ChangeFacts:
+    def _facts(self, req: AddressChangeRequest, plan: ApprovalPlan) -> ChangeFacts:
         st = self._state
         assert st is not None
         changed = [f for f in ADDRESS_FIELDS if getattr(st.current, f, None) != getattr(req.address, f)]
@@ -185,9 +226,13 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
             changed_fields=changed,
             effective_on=req.effective_on,
             requested_by=req.requested_by,
-            approvers=[a.username for a in chain.approvers],
-            rule=chain.rule,
+            approvers=[a.username for a in plan.steps[0].approvers],
+            rule=plan.why,
         )
+
+    def _changed(self, text: str) -> None:
+        self._note(text)
+        self._publish()
 
     def _note(self, text: str) -> None:
         assert self._state is not None
@@ -197,7 +242,7 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
         """Keep the search attributes the inbox and lookups query in step with the state."""
         st = self._state
         assert st is not None
-        pending = st.approval.usernames if st.approval and st.approval.pending and not st.stage.closed else []
+        pending = st.approval.pending_usernames if st.approval and not st.stage.closed else []
         workflow.logger.info(
             "request stage",
             extra={"request_id": st.request_id, "stage": st.stage.value, "employee_id": st.employee_id},
@@ -212,7 +257,7 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
             ]
         )
 
-    async def _audit(self, action: str, actor: str, details: dict) -> None:
+    async def _audit(self, action: str, actor: str, details: dict, key: str = "") -> None:
         st = self._state
         assert st is not None
         info = workflow.info()
@@ -226,7 +271,7 @@ class AddressChangeWorkflow(PydanticAIWorkflow):
                 request_id=st.request_id,
                 workflow_id=info.workflow_id,
                 details=details,
-                event_key=f"{info.workflow_id}/{info.run_id}/{action}",
+                event_key=f"{info.workflow_id}/{info.run_id}/{action}{'/' + key if key else ''}",
             ),
             result_type=int,
             start_to_close_timeout=AUDIT_TIMEOUT,

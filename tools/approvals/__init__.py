@@ -1,0 +1,1 @@
+"""Who approves what: approval rules as data (`rules.yaml`), matched to a change, resolved to people."""
