@@ -15,16 +15,17 @@ from pydantic import BaseModel
 from temporalio.client import Client, WorkflowUpdateFailedError
 
 from hrops.clock import today
-from hrops.request_service import RequestError, _quote
+from hrops.request_service import RequestError, pending_for
 from hrops.settings import get_settings
 from tools.approvals import delegations
-from tools.approvals.people import NobodyToApprove
+from tools.approvals.people import NobodyToApprove, approver_ref
 from tools.approvals.rules import ChangeType, RulesError
 from tools.hr.approvers import ApprovalPlan, PlanQuery, plan_for
 from tools.hr.schemas import ApproverRef
 from tools.registry import ToolError
 from tools.store.db import session_scope
 from tools.store.identity import Principal
+from tools.store.models import User
 from workflows import search_attributes as sa
 from workflows.approvals import StandIn
 
@@ -67,17 +68,10 @@ def _store_delegation(who: Principal, from_user: str, to_user: str, starts_on: d
 
 
 def _delegate_ref(username: str, absent: str) -> ApproverRef:
-    from tools.store.models import User
-
     with session_scope(get_settings().db_url) as session:
         user = session.get(User, username)
-        assert user is not None
-        return ApproverRef(
-            username=user.username,
-            employee_id=user.employee_id,
-            display_name=user.display_name,
-            on_behalf_of=absent,
-        )
+        assert user is not None  # the delegation was just validated
+        return approver_ref(user, on_behalf_of=absent)
 
 
 async def delegate(
@@ -88,8 +82,7 @@ async def delegate(
     handed: list[str] = []
     if starts_on <= today():
         ref = await asyncio.to_thread(_delegate_ref, to_user, from_user)
-        query = f"{sa.PENDING_APPROVER.name} = '{_quote(from_user)}' AND ExecutionStatus = 'Running'"
-        async for w in client.list_workflows(query):
+        async for w in client.list_workflows(pending_for(from_user)):
             try:
                 added = await client.get_workflow_handle(w.id).execute_update(
                     "add_stand_in", StandIn(absent=from_user, delegate=ref), result_type=list[str]

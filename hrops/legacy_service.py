@@ -131,44 +131,29 @@ async def state(client: Client, workflow_id: str) -> LegacySyncState:
         raise RequestError(f"{workflow_id} did not answer: is a worker running? (`hrops status`)") from None
 
 
-async def _ended(client: Client, workflow_id: str, status: WorkflowExecutionStatus | None) -> LegacySyncState:
-    """The state of a push whose workflow is no longer running; FAILED when it did not finish
-    on its own (terminated, timed out, failed): then only Temporal's history says more."""
+async def _current(client: Client, workflow_id: str) -> LegacySyncState:
+    """The latest run's state; FAILED when that run ended without closing the push itself
+    (terminated, timed out, failed): then only Temporal's history says more."""
+    handle = client.get_workflow_handle(workflow_id, result_type=LegacySyncState)
+    try:
+        status = (await handle.describe()).status
+    except RPCError as e:
+        raise RequestError(f"no legacy push {workflow_id} ({e.message})") from None
     if status == WorkflowExecutionStatus.COMPLETED:
         # Its result is its final state, kept by Temporal: no worker needed to read it.
-        return await client.get_workflow_handle(workflow_id).result(result_type=LegacySyncState)
-    try:
-        st = await state(client, workflow_id)
-    except RequestError:
-        st = None
-    if st is not None and st.stage.closed:
-        return st
+        return await handle.result()
+    if status == WorkflowExecutionStatus.RUNNING:
+        return await state(client, workflow_id)
     why = status.name.lower().replace("_", " ") if status else "ended"
     event = Event(at=datetime.now(UTC), text=f"the workflow {why} before the push finished")
-    if st is not None:
-        return st.model_copy(update={"stage": Stage.FAILED, "task": None, "history": [*st.history, event]})
-    system, form, employee = (workflow_id.split("-", 3) + ["?"] * 4)[1:4]
-    return LegacySyncState(
-        system=system, form=form, employee_id=employee, requested_by="?", stage=Stage.FAILED, history=[event]
-    )
-
-
-async def _current(client: Client, workflow_id: str) -> LegacySyncState:
-    """The latest run's state; FAILED when that run ended without closing the push itself."""
     try:
         st = await state(client, workflow_id)
-    except RequestError:
-        st = None  # e.g. no worker to answer for a run that has ended: its status tells
-    if st is None or not st.stage.closed:
-        try:
-            latest = await client.get_workflow_handle(workflow_id).describe()
-        except RPCError as e:
-            raise RequestError(f"no legacy push {workflow_id} ({e.message})") from None
-        if latest.status != WorkflowExecutionStatus.RUNNING:
-            return await _ended(client, workflow_id, latest.status)
-    if st is None:
-        raise RequestError(f"{workflow_id} did not answer: is a worker running? (`hrops status`)")
-    return st
+    except RequestError:  # no worker to replay it: what its id says
+        system, form, employee = (workflow_id.split("-", 3) + ["?"] * 4)[1:4]
+        st = LegacySyncState(
+            system=system, form=form, employee_id=employee, requested_by="?", stage=Stage.FAILED
+        )
+    return st.model_copy(update={"stage": Stage.FAILED, "task": None, "history": [*st.history, event]})
 
 
 async def settled(

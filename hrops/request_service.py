@@ -330,7 +330,7 @@ async def show(
 
 async def inbox(client: Client, approver: Principal) -> list[InboxItem]:
     """Requests waiting for this person: one visibility query."""
-    query = f"{sa.PENDING_APPROVER.name} = '{_quote(approver.username)}' AND ExecutionStatus = 'Running'"
+    query = pending_for(approver.username)
     return [_item(w) async for w in client.list_workflows(query)]
 
 
@@ -354,8 +354,10 @@ def _item(w) -> InboxItem:  # noqa: ANN001 - temporalio WorkflowExecution
     )
 
 
-def _quote(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("'", "\\'")
+def pending_for(username: str) -> str:
+    """Visibility query: running requests whose current step waits for this person."""
+    quoted = username.replace("\\", "\\\\").replace("'", "\\'")
+    return f"{sa.PENDING_APPROVER.name} = '{quoted}' AND ExecutionStatus = 'Running'"
 
 
 async def wait_for_stage(

@@ -69,7 +69,7 @@ async def test_each_step_decides_in_turn_with_four_eyes_and_a_correction(
         await svc.decide(client, sub.request_id, li, Verdict.APPROVE)
     await svc.decide(client, sub.request_id, svc.principal("amy.hughes"), Verdict.APPROVE)
     # Step 3 (comp_analyst): Amy holds that role too, but four eyes means someone else.
-    await _pending_for(client, "chen.jing", sub.request_id)
+    assert await _pending_for(client, "chen.jing", sub.request_id) == [sub.request_id]
     with pytest.raises(svc.RequestError, match="amy.hughes already decided the hr_ops step"):
         await svc.decide(client, sub.request_id, svc.principal("amy.hughes"), Verdict.APPROVE)
     await svc.decide(client, sub.request_id, svc.principal("chen.jing"), Verdict.APPROVE)

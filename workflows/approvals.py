@@ -288,7 +288,7 @@ async def run_chain(
                     step.usernames,
                     f"Reminder: {subject} still waits for you",
                     f"Waiting since {step.started_at:%Y-%m-%d %H:%M} UTC. It goes to your manager too "
-                    f"after {_days(t.escalate_after)}, and closes unanswered after {_days(t.close_after)}.",
+                    f"after {in_words(t.escalate_after)}, and closes unanswered after {in_words(t.close_after)}.",
                     f"{key}/reminder",
                 )
                 await _told(changed, f"reminded {_names(step.approvers)}")
@@ -302,7 +302,7 @@ async def run_chain(
                     f"Escalated: {subject}",
                     f"Nobody decided the {step.step} step since {step.started_at:%Y-%m-%d %H:%M} UTC. "
                     f"{'Now also with ' + _names(added) + '. ' if added else ''}"
-                    f"It closes unanswered after {_days(t.close_after)}.",
+                    f"It closes unanswered after {in_words(t.close_after)}.",
                     f"{key}/escalated",
                 )
                 await _told(
@@ -310,7 +310,7 @@ async def run_chain(
                 )
             else:
                 step.expired = True
-                await _told(changed, f"nobody decided the {step.step} step in {_days(t.close_after)}")
+                await _told(changed, f"nobody decided the {step.step} step in {in_words(t.close_after)}")
                 return Outcome.EXPIRED
         decision = step.decision
         assert decision is not None
@@ -328,7 +328,3 @@ async def _told(changed: Callable[[str], Awaitable[None] | None], text: str) -> 
 
 def _names(refs: list[ApproverRef]) -> str:
     return ", ".join(r.username + (f" (for {r.on_behalf_of})" if r.on_behalf_of else "") for r in refs)
-
-
-def _days(d: timedelta) -> str:
-    return in_words(d)

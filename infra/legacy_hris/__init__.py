@@ -8,6 +8,6 @@ redesigned "v2" layout). Its own SQLite file records what was entered. `hrops le
 
 from infra.legacy_hris.app import create_app
 from infra.legacy_hris.config import SimConfig
-from infra.legacy_hris.server import SimProcess, SimServer, serve
+from infra.legacy_hris.server import SimProcess, serve
 
-__all__ = ["SimConfig", "SimProcess", "SimServer", "create_app", "serve"]
+__all__ = ["SimConfig", "SimProcess", "create_app", "serve"]

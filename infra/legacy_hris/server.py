@@ -1,5 +1,5 @@
-"""Run the stand-in: in the foreground (`hrops legacy-sim`), in its own process (tests,
-benchmarks: as users run it, and off the caller's GIL) or in a thread."""
+"""Run the stand-in: in the foreground (`hrops legacy-sim`), or in its own process for tests and
+benchmarks (as users run it, and off the caller's GIL)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -78,33 +77,3 @@ class SimProcess:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
             self._proc = None
-
-
-class SimServer:
-    """`with SimServer(config) as sim: sim.url` runs the stand-in on a free port in a thread."""
-
-    def __init__(self, config: SimConfig, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.config = config
-        self.host = host
-        self.port = port or _free_port(host)
-        self.url = f"http://{host}:{self.port}"
-        self.app = create_app(config)
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                self.app, host=host, port=self.port, log_level="warning", access_log=False, lifespan="off"
-            )
-        )
-        self._thread = threading.Thread(target=self._server.run, name="legacy-sim", daemon=True)
-
-    @property
-    def db_path(self):  # noqa: ANN201
-        return self.config.db_path
-
-    def __enter__(self) -> SimServer:
-        self._thread.start()
-        _wait_until_up(self.url)
-        return self
-
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)

@@ -110,12 +110,4 @@ def active(session: Session, day: date, username: str | None = None) -> list[Del
 
 
 def _view(d: Delegation, created: bool = True) -> DelegationView:
-    return DelegationView(
-        id=d.id,
-        from_username=d.from_username,
-        to_username=d.to_username,
-        starts_on=d.starts_on,
-        until=d.until,
-        created_by=d.created_by,
-        created=created,
-    )
+    return DelegationView.model_validate(d, from_attributes=True).model_copy(update={"created": created})

@@ -1,7 +1,7 @@
 """Turn an approval chain's steps into people: managers from the reporting line, HRBPs by the
 organisation they cover, role holders; never the requester; delegates of anyone who is away.
 
-Pure reads of the HR store; the tools in `tools/approvals/tools.py` expose them to workflows.
+Pure reads of the HR store; the tools in `tools/hr/approvers.py` expose them to workflows.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class NobodyToApprove(LookupError):
     """A step has no one who may decide it: the request cannot be routed."""
 
 
-def _ref(user: User, on_behalf_of: str | None = None) -> ApproverRef:
+def approver_ref(user: User, on_behalf_of: str | None = None) -> ApproverRef:
     return ApproverRef(
         username=user.username,
         employee_id=user.employee_id,
@@ -90,10 +90,15 @@ def _hrbps(session: Session, employee_id: str, day: date, requester: str | None)
                 return sorted(
                     users, key=lambda u: u.username
                 ), "the HRBP covering the employee's organisation"
-    fallback = _role_holders(session, Role.HR_OPS, requester)
-    if not fallback:
-        raise NobodyToApprove(f"no HRBP covers {employee_id}'s organisation and no HR ops user exists")
-    return fallback, "no HRBP covers the employee's organisation: HR operations decide instead"
+    return _hr_ops_instead(session, requester, f"no HRBP covers {employee_id}'s organisation")
+
+
+def _hr_ops_instead(session: Session, requester: str | None, because: str) -> tuple[list[User], str]:
+    """When the organisation has nobody for a step, HR operations decide it."""
+    ops = _role_holders(session, Role.HR_OPS, requester)
+    if not ops:
+        raise NobodyToApprove(f"{because} and no other HR ops user exists")
+    return ops, f"{because}: HR ops decide instead"
 
 
 def people_for(
@@ -126,33 +131,28 @@ def _people_for(
     if step in (Step.MANAGER, Step.SKIP_LEVEL):
         try:
             user, how = _line(session, employee_id, day, 0 if step is Step.MANAGER else 1, requester)
-        except NobodyToApprove:
-            # The top of the organisation (or a line without accounts): HR operations decide.
-            ops = _role_holders(session, Role.HR_OPS, requester)
-            if not ops:
-                raise NobodyToApprove(
-                    f"{employee_id} has no manager who can approve and no other HR ops user exists"
-                ) from None
-            return [_ref(u) for u in ops], "no manager with an account above the employee: HR ops decide"
-        return [_ref(user)], how
+        except NobodyToApprove:  # the top of the organisation, or a line without accounts
+            ops, how = _hr_ops_instead(session, requester, f"{employee_id} has no manager who can approve")
+            return [approver_ref(u) for u in ops], how
+        return [approver_ref(user)], how
     if step is Step.NEW_MANAGER:
         if not new_manager_id:
             raise NobodyToApprove("the change names no new manager")
         user = _employed_user(session, new_manager_id, day)
         if user is not None and user.username != requester:
-            return [_ref(user)], "the new manager"
+            return [approver_ref(user)], "the new manager"
         boss, how = _line(session, new_manager_id, day, 0, requester)
         return [
-            _ref(boss)
+            approver_ref(boss)
         ], f"the new manager's manager ({how}: the new manager asked for it or has no account)"
     if step is Step.HRBP:
         users, how = _hrbps(session, employee_id, day, requester)
-        return [_ref(u) for u in users], how
+        return [approver_ref(u) for u in users], how
     role = {Step.HR_OPS: Role.HR_OPS, Step.COMP_ANALYST: Role.COMP_ANALYST, Step.ADMIN: Role.ADMIN}[step]
     holders = _role_holders(session, role, requester)
     if not holders:
         raise NobodyToApprove(f"nobody but the requester holds the role {role.value}")
-    return [_ref(u) for u in holders], f"anyone with the role {role.value}"
+    return [approver_ref(u) for u in holders], f"anyone with the role {role.value}"
 
 
 def delegates(
@@ -177,7 +177,7 @@ def delegates(
         if user.username in seen or user.username == requester:
             continue
         seen.add(user.username)
-        out.append(_ref(user, on_behalf_of=delegation.from_username))
+        out.append(approver_ref(user, on_behalf_of=delegation.from_username))
     return out
 
 
@@ -195,5 +195,5 @@ def managers_of(
             continue
         if user.username not in seen:
             seen.add(user.username)
-            out.append(_ref(user, on_behalf_of=a.username))
+            out.append(approver_ref(user, on_behalf_of=a.username))
     return out

@@ -11,11 +11,14 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tools import yaml_problems
 
 SHIPPED = Path(__file__).with_name("rules.yaml")
 
@@ -165,34 +168,21 @@ def parse(text: str, path: Path | str = "<rules>") -> RuleSet:
     try:
         return RuleSet.model_validate(data)
     except ValidationError as e:
-        problems = []
-        for err in e.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key (see the comments in tools/approvals/rules.yaml)"
-            elif err["type"] == "enum":
-                msg = f"{err['input']!r} is not known; {msg[0].lower()}{msg[1:]}"
-            problems.append(f"{_where(err['loc'], data)}: {msg}")
+        hint = "see the comments in tools/approvals/rules.yaml"
+        problems = yaml_problems.problems(e, data, lambda node: node.get("name"), hint)
         raise RulesError(path, problems) from None
 
 
-def _where(loc: tuple[int | str, ...], data: object) -> str:
-    """`rules[9] (onboarding).chain[2]`: a place a person finds in the file."""
-    out, node = "", data
-    for part in loc:
-        if isinstance(part, int):
-            node = node[part] if isinstance(node, list) and part < len(node) else None
-            out += f"[{part}]" + (f" ({node['name']})" if isinstance(node, dict) and "name" in node else "")
-        else:
-            out += f".{part}" if out else str(part)
-            node = node.get(part) if isinstance(node, dict) else None
-    return out or "top level"
-
-
 def load(path: Path | None = None) -> RuleSet:
+    """The rules in force; read and checked again only when the file changed (every request asks)."""
     path = path or SHIPPED
     if not path.exists():
         raise RulesError(path, ["no such file"])
+    return _parsed(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _parsed(path: Path, mtime_ns: int) -> RuleSet:
     return parse(path.read_text(encoding="utf-8"), path)
 
 

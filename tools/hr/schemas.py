@@ -138,14 +138,3 @@ class ApproverRef(BaseModel):
     employee_id: str | None = None
     display_name: str
     on_behalf_of: str | None = Field(None, description="Username of the approver this one stands in for")
-
-
-class ApproverChain(BaseModel):
-    approvers: list[ApproverRef]
-    rule: str = Field(description="Which rule chose these approvers, in words")
-
-
-class ApproversQuery(BaseModel):
-    kind: str = Field(description="Request kind, e.g. address_change")
-    employee_id: str
-    requested_by: str | None = Field(None, description="Username of the requester: never their own approver")

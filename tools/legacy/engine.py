@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote, urljoin, urlparse
@@ -153,8 +153,8 @@ class Engine:
         on_step: Callable[[str], None] = lambda step: None,
         journal: OpenSubmit | None = None,
         submit_grace: float = 60.0,
-        on_final_submit: Callable[[], None] = lambda: None,
-        on_saved: Callable[[str], None] = lambda reference: None,
+        on_final_submit: Callable[[], Awaitable[None]] | None = None,
+        on_saved: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.slot, self.page = slot, slot.page
         self.system, self.form = system, form
@@ -296,7 +296,13 @@ class Engine:
         reference = await self._find(key)
         if self.form.action == "create":
             if not reference and self._doubt is not None:
-                reference = await self._await_in_doubt(key)
+                # A create was sent and nobody saw the answer: the system may still be saving it.
+                reference = await self._search_until(key, self._doubt + self.grace, "find:in-doubt")
+                if not reference:
+                    self._note(
+                        f"an earlier submit left no record within {self.grace:.0f} s of sending it: entered again"
+                    )
+                    self._doubt = None
             if reference:
                 if self._submitted or self._doubt is not None:
                     # Our own earlier submit saved it; the answer was lost on the way back.
@@ -316,27 +322,20 @@ class Engine:
         await self._fill_pages(values, {**record, "key": key, "reference": reference})
         return "updated", reference
 
-    async def _await_in_doubt(self, key: str) -> str | None:
-        """A create was sent and nobody saw the answer: the system may still be saving it. Search
-        until the grace period since that submit is over before anything is typed again."""
-        assert self._doubt is not None
-        deadline = self._doubt + self.grace
+    async def _search_until(self, key: str, deadline: float, step: str) -> str | None:
+        """Search every 2 s until the record shows or `deadline` (epoch seconds) has passed."""
         while (left := deadline - time.time()) > 0:
-            self._enter_step("find:in-doubt")  # heartbeats while waiting
+            self._enter_step(step)  # heartbeats while waiting
             await asyncio.sleep(min(2.0, left))
-            if reference := await self._find(key):
+            if reference := await self._find(key, step):
                 return reference
-        self._note(f"an earlier submit left no record within {self.grace:.0f} s of sending it: entered again")
-        self._doubt = None
         return None
 
     async def _prove_findable(self, key: str, reference: str) -> None:
         """The search before create is what makes retries safe: prove it finds what was entered."""
         found = await self._find(key, "search-proof")
-        deadline = time.time() + self.grace  # a search index may trail the save by a moment
-        while found is None and time.time() < deadline:
-            await asyncio.sleep(min(2.0, max(deadline - time.time(), 0)))
-            found = await self._find(key, "search-proof")
+        if found is None:  # a search index may trail the save by a moment
+            found = await self._search_until(key, time.time() + self.grace, "search-proof")
         if found != reference:
             raise SearchBroken(
                 f"{reference} was entered, but searching {self.system.system} for key {key} "
@@ -710,7 +709,8 @@ class Engine:
             if self.form.action == "create":
                 self._doubt_is_ours = self._doubt is None
                 self._doubt = time.time()  # the newest click sets the grace period
-                self.on_final_submit()
+                if self.on_final_submit:
+                    await self.on_final_submit()
         await button.click(timeout=self.timeout * 1000)
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
@@ -735,7 +735,8 @@ class Engine:
                     if fresh_top and (reference := self._success(top)):
                         if self.form.action == "create":
                             self._known = reference
-                            self.on_saved(reference)
+                            if self.on_saved:
+                                await self.on_saved(reference)
                         await self._capture(f"{page.name}-saved")
                         return reference
                 elif page.next and self._met(page.next, top, mark):

@@ -93,25 +93,24 @@ class Evidence:
         secret = mask or []
         if secret:  # mark them, so the saved HTML leaves their values out
             await asyncio.gather(*(m.evaluate_all(_MARK_SECRET) for m in secret), return_exceptions=True)
-        # Screenshot and HTML are taken together (the browser serves both at once); the caret is
-        # left as it is and pixels are CSS pixels: both save a third of the screenshot's time.
-        shot = page.screenshot(
-            path=str(shot_path),
-            type="jpeg",
-            quality=70,
-            full_page=True,
-            mask=secret,
-            caret="initial",
-            scale="css",
-            timeout=10_000,
-        )
         htmls = [frame.evaluate(_HTML) for frame in page.frames]
         if screenshot:
+            # Screenshot and HTML are taken together (the browser serves both at once); the caret
+            # is left as it is and pixels are CSS pixels: both save a third of the screenshot's time.
+            shot = page.screenshot(
+                path=str(shot_path),
+                type="jpeg",
+                quality=70,
+                full_page=True,
+                mask=secret,
+                caret="initial",
+                scale="css",
+                timeout=10_000,
+            )
             taken, *contents = await asyncio.gather(shot, *htmls, return_exceptions=True)
             if isinstance(taken, BaseException):  # evidence must never turn a good push into a failure
                 shot_path.write_bytes(b"")
         else:
-            shot.close()  # never started
             contents = await asyncio.gather(*htmls, return_exceptions=True)
         html_files = []
         for i, content in enumerate(contents):

@@ -23,6 +23,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tools import yaml_problems
+
 NAME = r"^[a-z][a-z0-9_]*$"
 
 
@@ -373,21 +375,12 @@ class MappingError(ValueError):
         return "\n".join([f"{self.path}:"] + [f"  - {p}" for p in self.problems])
 
 
-def _where(loc: tuple[int | str, ...], data: Any) -> str:
-    """`pages[1].fields[2] (key 'dob').selectors[0]`: the path a person can find in the file."""
-    out, node = "", data
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-            node = node[part] if isinstance(node, list) and part < len(node) else None
-            if isinstance(node, dict) and "key" in node:
-                out += f" (key {node['key']!r})"
-            elif isinstance(node, dict) and "name" in node and "submit" in node:
-                out += f" (page {node['name']!r})"
-        else:
-            out += f".{part}" if out else str(part)
-            node = node.get(part) if isinstance(node, dict) else None
-    return out or "top level"
+def _label(node: dict[str, Any]) -> str | None:
+    if "key" in node:
+        return f"key {node['key']!r}"
+    if "name" in node and "submit" in node:
+        return f"page {node['name']!r}"
+    return None
 
 
 def parse(text: str, path: Path | str = "<mapping>") -> SystemMapping | FormMapping:
@@ -404,13 +397,8 @@ def parse(text: str, path: Path | str = "<mapping>") -> SystemMapping | FormMapp
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        problems = []
-        for err in e.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key (check the spelling; docs/legacy-systems.md lists every key)"
-            problems.append(f"{_where(err['loc'], data)}: {msg}")
-        raise MappingError(path, problems) from None
+        hint = "check the spelling; docs/legacy-systems.md lists every key"
+        raise MappingError(path, yaml_problems.problems(e, data, _label, hint)) from None
 
 
 def load(path: Path) -> SystemMapping | FormMapping:

@@ -6,6 +6,7 @@ This is what the RPA activity calls. Everything it needs crosses the activity bo
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -53,7 +54,7 @@ def engine_for(
     loaded: catalog.Loaded,
     evidence: Evidence,
     on_step: Callable[[str], None],
-    **journal: Any,
+    **hooks: Any,
 ) -> Engine:
     """An engine for one push (or survey) of `loaded`, with this installation's URL and login."""
     cfg = get_settings()
@@ -68,7 +69,7 @@ def engine_for(
         step_timeout=cfg.legacy_step_timeout,
         on_step=on_step,
         submit_grace=cfg.legacy_submit_grace,
-        **journal,
+        **hooks,
     )
 
 
@@ -133,10 +134,11 @@ async def push(
     record_id = (cfg.db_url, req.system, req.form, req.employee_id)
     journal_hooks: dict[str, Any] = {}
     if loaded.form.action == "create":
+        # Journal writes happen mid-push: off the event loop, where other pushes run meanwhile.
         journal_hooks = {
             "journal": journal.open_submit(*record_id),
-            "on_final_submit": lambda: journal.submitting(*record_id, req.workflow_id),
-            "on_saved": lambda reference: journal.saved(*record_id, reference),
+            "on_final_submit": lambda: asyncio.to_thread(journal.submitting, *record_id, req.workflow_id),
+            "on_saved": lambda reference: asyncio.to_thread(journal.saved, *record_id, reference),
         }
     engine: Engine | None = None
     try:
