@@ -1,10 +1,11 @@
 """A tiny, hand-made company for focused tests (the seeded demo company is tested separately).
 
 Root (CEO Chen Jing, E1001)
-└── Platform team (head Li Wei, E1002)
-    ├── Wang Fang (E1003)
-    └── Tom Baker (E1004, left last year)
-HR ops: Amy Hughes (E1005, role hr_ops), admin: `admin`
+├── Platform team ENG-PLAT (head Li Wei, E1002)
+│   ├── Wang Fang (E1003)
+│   └── Tom Baker (E1004, left last year)
+└── Data team ENG-DATA (headed by the CEO, nobody else yet)
+HR ops: Amy Hughes (E1005, role hr_ops), admin: `admin`. Pay band L5 Shanghai: 240k-300k-360k CNY.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tools.store.models import (
     EmployeeAddress,
     JobAssignment,
     OrgUnit,
+    PayBand,
     Role,
     User,
     UserRole,
@@ -48,6 +50,17 @@ def build(url: str) -> None:
                     parent_id=None,
                     path="/1/",
                     depth=0,
+                    head_employee_id="E1001",
+                ),
+                OrgUnit(
+                    id=3,
+                    code="ENG-DATA",
+                    name="Data",
+                    name_zh="数据组",
+                    kind="team",
+                    parent_id=1,
+                    path="/1/3/",
+                    depth=1,
                     head_employee_id="E1001",
                 ),
                 OrgUnit(
@@ -121,4 +134,16 @@ def build(url: str) -> None:
         s.flush()
         s.add_all(
             [UserRole(username="admin", role=Role.ADMIN), UserRole(username="amy.hughes", role=Role.HR_OPS)]
+        )
+        s.add(
+            PayBand(
+                level="L5",
+                location="Shanghai",
+                currency="CNY",
+                frequency="annual",
+                min_amount=240000,
+                mid_amount=300000,
+                max_amount=360000,
+                valid_from=date(2020, 1, 1),
+            )
         )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,29 @@ FAMILY_PAY = {
     "Human Resources": 0.88,
     "Legal": 1.10,
 }
+
+# Pay bands: the family-neutral midpoint of a level at a location, +/- 25%. Families pay up to
+# 12% above or below it, so a few people sit near the edges, as in real companies.
+BAND_SPREAD = 0.25
+
+
+def pay_bands(since: date) -> Iterator[dict]:
+    """One band per level and location, in local currency, rounded to the hundred."""
+    for loc in LOCATIONS:
+        for level, usd in BASE_USD.items():
+            mid = round(usd * loc.pay_factor * loc.fx, -2)
+            yield {
+                "level": level,
+                "location": loc.city,
+                "currency": loc.currency,
+                "frequency": "annual",
+                "min_amount": Decimal(str(round(mid * (1 - BAND_SPREAD), -2))),
+                "mid_amount": Decimal(str(mid)),
+                "max_amount": Decimal(str(round(mid * (1 + BAND_SPREAD), -2))),
+                "valid_from": since,
+                "valid_to": None,
+            }
+
 
 VOLUNTARY_REASONS = (
     "better_offer",

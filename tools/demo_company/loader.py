@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, func, insert, select
 
 from tools.demo_company import learning
+from tools.demo_company.catalogue import pay_bands
 from tools.demo_company.company import Company, generate, manager_of, title_of
 from tools.store import audit
 from tools.store.db import engine_for, migrate, reset_schema, session_scope
@@ -23,6 +24,7 @@ from tools.store.models import (
     EmployeeAddress,
     JobAssignment,
     OrgUnit,
+    PayBand,
     Role,
     StoreMeta,
     User,
@@ -274,6 +276,7 @@ def _write_company(conn: Connection, company: Company, tick: Progress) -> dict[s
     tick("history", 2, 3)
     counts["addresses"] = _insert(conn, EmployeeAddress, homes())
     tick("history", 3, 3)
+    counts["pay_bands"] = _insert(conn, PayBand, pay_bands(company.start))
     from tools.demo_company.catalogue import COURSES
 
     counts["courses"] = _insert(

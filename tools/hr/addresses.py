@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hrops.clock import today
+from tools.hr import dated
 from tools.hr.access import principal, record_audit, store, visible_employee
 from tools.hr.directory import profile_of
 from tools.hr.schemas import (
@@ -22,48 +22,51 @@ from tools.registry import Risk, ToolContext, ToolDenied, ToolError, tool
 from tools.store import queries
 from tools.store.models import Employee, EmployeeAddress, Role
 
-# How far an address change may be backdated or post-dated without being a data-entry mistake.
-MAX_BACKDATE = timedelta(days=31)
-MAX_POSTDATE = timedelta(days=366)
-
 REQUESTERS = {Role.EMPLOYEE, Role.HR_OPS, Role.ADMIN}
 READERS = {Role.EMPLOYEE, Role.MANAGER, Role.HRBP, Role.HR_OPS, Role.ADMIN}
 
 _FIELDS = ("line1", "line2", "city", "region", "postcode", "country")
 
 
-def _as_address(row: EmployeeAddress | None) -> PostalAddress | None:
+def as_address(row: EmployeeAddress | None) -> PostalAddress | None:
     return PostalAddress.model_validate({f: getattr(row, f) for f in _FIELDS}) if row else None
 
 
-def _problems(session: Session, employee: Employee, change: AddressChange, on: date) -> list[str]:
+def address_problems(
+    session: Session,
+    employee: Employee,
+    address: PostalAddress,
+    effective_on: date,
+    on: date,
+    undoes: str | None = None,
+) -> list[str]:
     """Everything wrong with the change, in words a requester can act on."""
-    problems: list[str] = []
-    if employee.hire_date > on:
-        problems.append(f"{employee.id} starts on {employee.hire_date}; change the address after that")
-    elif not queries.employed_on(employee, on):
-        problems.append(f"{employee.id} is not active (left on {employee.termination_date})")
-    elif not queries.employed_on(employee, change.effective_on):
-        problems.append(f"{employee.id} leaves on {employee.termination_date}, before {change.effective_on}")
-    if change.effective_on < employee.hire_date:
-        problems.append(f"effective date {change.effective_on} is before the hire date {employee.hire_date}")
-    if change.effective_on < on - MAX_BACKDATE:
-        problems.append(
-            f"effective date {change.effective_on} is more than {MAX_BACKDATE.days} days in the past"
-        )
-    if change.effective_on > on + MAX_POSTDATE:
-        problems.append(f"effective date {change.effective_on} is more than a year ahead")
-    later = session.scalar(
-        select(EmployeeAddress.valid_from)
-        .where(EmployeeAddress.employee_id == employee.id, EmployeeAddress.valid_from >= change.effective_on)
-        .limit(1)
-    )
-    if later is not None:
-        problems.append(f"an address from {later} is already recorded; a change must start after it")
-    current = _as_address(queries.current(session, EmployeeAddress, employee.id, change.effective_on))
-    if current == change.address:
+    problems = dated.timing_problems(employee, effective_on, on)
+    if later := dated.later_row_problem(
+        session, EmployeeAddress, employee.id, effective_on, undoes, "an address"
+    ):
+        problems.append(later)
+    current = as_address(queries.current(session, EmployeeAddress, employee.id, effective_on))
+    if current == address:
         problems.append("this is already the employee's address on that date")
     return problems
+
+
+def write_address(
+    session: Session,
+    employee_id: str,
+    address: PostalAddress,
+    effective_on: date,
+    request_id: str | None,
+    undoes: str | None = None,
+) -> tuple[EmployeeAddress, EmployeeAddress | None, bool, list[str]]:
+    """The new address row, the one it took over from, whether it rescinded, the fields changed."""
+    before = as_address(queries.current(session, EmployeeAddress, employee_id, effective_on))
+    row, previous, rescinded = dated.write_row(
+        session, EmployeeAddress, employee_id, effective_on, request_id, address.model_dump(), undoes
+    )
+    changed = [f for f in _FIELDS if getattr(before, f, None) != getattr(address, f)]
+    return row, previous, rescinded, changed
 
 
 def _requester_refusal(session: Session, ctx: ToolContext, employee_id: str) -> str | None:
@@ -80,7 +83,7 @@ def employee_address(ctx: ToolContext, args: EmployeeRef) -> CurrentAddress:
         employee = visible_employee(session, ctx, args.employee_id)
         row = queries.current(session, EmployeeAddress, employee.id, today())
         return CurrentAddress(
-            employee_id=employee.id, address=_as_address(row), valid_from=row.valid_from if row else None
+            employee_id=employee.id, address=as_address(row), valid_from=row.valid_from if row else None
         )
 
 
@@ -96,10 +99,10 @@ def check_address_change(ctx: ToolContext, args: AddressChange) -> AddressChange
         current = queries.current(session, EmployeeAddress, employee.id, today())
         return AddressChangeCheck(
             employee=profile_of(session, employee),
-            current=_as_address(current),
+            current=as_address(current),
             proposed=args.address,
             effective_on=args.effective_on,
-            problems=_problems(session, employee, args, today()),
+            problems=address_problems(session, employee, args.address, args.effective_on, today()),
         )
 
 
@@ -113,11 +116,7 @@ def change_address(ctx: ToolContext, args: AddressChange) -> AddressChangeApplie
         employee = session.get(Employee, args.employee_id, with_for_update=True)
         if employee is None:
             raise ToolError(f"no employee {args.employee_id}")
-        done = session.scalar(
-            select(EmployeeAddress).where(
-                EmployeeAddress.request_id == ctx.request_id, EmployeeAddress.employee_id == employee.id
-            )
-        )
+        done = dated.applied_row(session, EmployeeAddress, employee.id, ctx.request_id)
         if done is not None:
             return AddressChangeApplied(
                 employee_id=done.employee_id,
@@ -128,20 +127,11 @@ def change_address(ctx: ToolContext, args: AddressChange) -> AddressChangeApplie
             )
         if refusal := _requester_refusal(session, ctx, employee.id):
             raise ToolDenied(refusal)
-        if problems := _problems(session, employee, args, today()):
+        if problems := address_problems(session, employee, args.address, args.effective_on, today()):
             raise ToolError("; ".join(problems))
-        previous = queries.current(session, EmployeeAddress, employee.id, args.effective_on)
-        if previous is not None:
-            previous.valid_to = args.effective_on
-        row = EmployeeAddress(
-            employee_id=employee.id,
-            valid_from=args.effective_on,
-            request_id=ctx.request_id,
-            **args.address.model_dump(),
+        row, previous, _, changed = write_address(
+            session, employee.id, args.address, args.effective_on, ctx.request_id
         )
-        session.add(row)
-        session.flush()
-        changed = [f for f in _FIELDS if getattr(_as_address(previous), f, None) != getattr(args.address, f)]
         record_audit(
             session,
             ctx,

@@ -360,3 +360,26 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
     event_key: Mapped[str] = mapped_column(String(200), unique=True, info=INTERNAL)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+
+
+class PayBand(Base):
+    """Base-pay range for a level at a location, effective-dated like the pay it bounds.
+    Salary changes show where the new pay sits in it; the approval rules look at it."""
+
+    __tablename__ = "pay_bands"
+    __table_args__ = (
+        UniqueConstraint("level", "location", "valid_from", name="uq_pay_bands_level_location_day"),
+        CheckConstraint("min_amount > 0 AND min_amount <= mid_amount AND mid_amount <= max_amount", name="order"),
+        CheckConstraint(f"frequency IN ({_enum_values(PayFrequency)})", name="frequency"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    level: Mapped[str] = mapped_column(String(10), info=INTERNAL)
+    location: Mapped[str] = mapped_column(String(60), info=INTERNAL)
+    currency: Mapped[str] = mapped_column(String(3), info=PAY)
+    frequency: Mapped[str] = mapped_column(String(10), default=PayFrequency.ANNUAL, info=PAY)
+    min_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), info=PAY)
+    mid_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), info=PAY)
+    max_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), info=PAY)
+    valid_from: Mapped[date] = mapped_column(Date, info=INTERNAL)
+    valid_to: Mapped[date | None] = mapped_column(Date, info=INTERNAL)
