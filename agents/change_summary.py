@@ -43,8 +43,21 @@ INSTRUCTIONS = (
     "Do not invent facts, values or advice."
 )
 
-_FIELD_EN = {"line1": "street", "line2": "address line 2", "region": "region"}
+_FIELD_EN = {
+    "line1": "street",
+    "line2": "address line 2",
+    "region": "region",
+    "org_unit": "department",
+    "base_pay": "base pay",
+}
 _FIELD_ZH = {
+    "title": "职位名称",
+    "org_unit": "部门",
+    "manager": "上级",
+    "location": "工作地点",
+    "base_pay": "基本工资",
+    "status": "在职状态",
+    "reason": "离职原因",
     "line1": "街道地址",
     "line2": "地址第二行",
     "city": "城市",
@@ -52,7 +65,14 @@ _FIELD_ZH = {
     "postcode": "邮编",
     "country": "国家",
 }
-_KIND = {"address_change": ("Home address change", "住址变更")}
+_KIND = {
+    "address_change": ("Home address change", "住址变更"),
+    "job_title": ("Job title change", "职位名称变更"),
+    "transfer": ("Department transfer", "调岗(部门调动)"),
+    "manager_change": ("Manager change", "汇报上级变更"),
+    "salary_change": ("Salary change", "薪资调整"),
+    "termination": ("Termination", "离职"),
+}
 
 
 def facts_prompt(facts: ChangeFacts) -> str:

@@ -7,8 +7,10 @@ The workflow owns a request's state. The store's `requests` table only gives it 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime
 from functools import lru_cache
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -31,20 +33,27 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from hrops.clock import now, today
 from hrops.settings import Settings, get_settings
-from tools.approvals.rules import ChangeType
 from tools.hr.approvers import PlanQuery
-from tools.hr.schemas import AddressChange, AddressChangeCheck, PostalAddress
+from tools.hr.changes import AddressDetails, ChangeCheck, RecordChange
+from tools.hr.record_changes import UndoQuery
+from tools.hr.schemas import PostalAddress
 from tools.registry import ToolContext, ToolError, registry
 from tools.store.db import migrate, session_scope
 from tools.store.identity import Principal, UnknownUser, resolve_principal
 from tools.store.models import REQUEST_PREFIX, RequestRecord, User
 from workflows import search_attributes as sa
 from workflows import task_queues
-from workflows.address_change.messages import KIND, AddressChangeRequest, RequestState, workflow_id_for
-from workflows.address_change.workflow import AddressChangeWorkflow
 from workflows.approvals import Decision, DecisionRecord, Verdict
+from workflows.bulk_change.messages import KIND as BULK
+from workflows.bulk_change.messages import BulkState
+from workflows.onboarding.messages import KIND as ONBOARDING
+from workflows.onboarding.messages import OnboardingState
+from workflows.record_change.messages import CancelOrder, ChangeRequest, RequestState, workflow_id_for
+from workflows.record_change.workflow import RecordChangeWorkflow
 
 PREFIX = REQUEST_PREFIX
+AnyState = RequestState | OnboardingState | BulkState
+STATE_TYPES: dict[str, type] = {ONBOARDING: OnboardingState, BULK: BulkState}
 # Queries need a worker; without one they would wait for the RPC deadline.
 QUERY_TIMEOUT = 10.0
 
@@ -57,7 +66,7 @@ class Submitted(BaseModel):
     request_id: str
     workflow_id: str
     created: bool  # False: an identical pending request already existed
-    check: AddressChangeCheck | None = None
+    check: ChangeCheck | None = None
 
 
 class InboxItem(BaseModel):
@@ -105,7 +114,7 @@ def _ready(url: str) -> None:
     migrate(url)
 
 
-def _ctx(p: Principal) -> ToolContext:
+def tool_context(p: Principal) -> ToolContext:
     return ToolContext(actor=p.username, roles=p.roles, actor_employee_id=p.employee_id)
 
 
@@ -121,7 +130,8 @@ def _handle(client: Client, row: RequestRecord) -> WorkflowHandle:
     return client.get_workflow_handle(row.workflow_id, run_id=row.run_id)
 
 
-async def _running_state(client: Client, workflow_id: str) -> RequestState | None:
+async def running_request(client: Client, workflow_id: str, state_type: type = RequestState) -> Any:
+    """The state of the running request with this workflow id, or None."""
     handle = client.get_workflow_handle(workflow_id)
     try:
         desc = await handle.describe()
@@ -132,10 +142,10 @@ async def _running_state(client: Client, workflow_id: str) -> RequestState | Non
     if desc.status != WorkflowExecutionStatus.RUNNING:
         return None
     try:
-        return await asyncio.wait_for(handle.query(AddressChangeWorkflow.state), timeout=QUERY_TIMEOUT)
+        return await asyncio.wait_for(handle.query("state", result_type=state_type), timeout=QUERY_TIMEOUT)
     except TimeoutError:
         raise RequestError(
-            f"a request for this employee is running ({workflow_id}) but no worker answered; "
+            f"a request like this is running ({workflow_id}) but no worker answered; "
             "check `hrops status` (is worker-main running?)"
         ) from None
 
@@ -151,25 +161,35 @@ async def submit_address_change(
     effective_on: date | None = None,
     settings: Settings | None = None,
 ) -> Submitted:
-    """Check the change, then start its workflow once. Repeating the same request returns the
-    pending one; a different change while one is pending is refused."""
-    settings = settings or get_settings()
-    change = AddressChange(
-        employee_id=employee_id.upper(), address=address, effective_on=effective_on or today()
+    change = RecordChange(
+        employee_id=employee_id, details=AddressDetails(address=address), effective_on=effective_on or today()
     )
-    workflow_id = workflow_id_for(change.employee_id)
+    return await submit_change(client, requester, change, settings)
 
-    pending = await _running_state(client, workflow_id)
+
+async def submit_change(
+    client: Client, requester: Principal, change: RecordChange, settings: Settings | None = None
+) -> Submitted:
+    """Check the change, then start its workflow once. Repeating the same request returns the
+    pending one; a different change of the same record while one is pending is refused."""
+    settings = settings or get_settings()
+    workflow_id = workflow_id_for(change.employee_id, change.kind)
+    what = change.kind.value.replace("_", " ")
+
+    def same(state: RequestState) -> bool:
+        return (state.change.details, state.change.effective_on) == (change.details, change.effective_on)
+
+    pending = await running_request(client, workflow_id)
     if pending is not None:
-        if pending.proposed == change.address and pending.effective_on == change.effective_on:
+        if same(pending):
             return Submitted(request_id=pending.request_id, workflow_id=workflow_id, created=False)
         raise RequestError(
-            f"{change.employee_id} already has a pending address change {pending.request_id} "
-            f"(stage: {pending.stage}); decide it before requesting another"
+            f"{change.employee_id} already has a pending {pending.kind.value.replace('_', ' ')} "
+            f"{pending.request_id} (stage: {pending.stage}) on the same record; decide or cancel it first"
         )
 
-    check: AddressChangeCheck = await asyncio.to_thread(
-        registry.call, "employee.check_address_change", _ctx(requester), change
+    check: ChangeCheck = await asyncio.to_thread(
+        registry.call, "employee.check_change", tool_context(requester), change
     )
     if not check.ok:
         raise RequestError("; ".join(check.problems))
@@ -177,28 +197,59 @@ async def submit_address_change(
         await asyncio.to_thread(
             registry.call,
             "approvals.plan",
-            _ctx(requester),
+            tool_context(requester),
             PlanQuery(
-                change=ChangeType.ADDRESS_CHANGE,
+                change=change.kind,
                 employee_id=change.employee_id,
                 requested_by=requester.username,
+                **check.routing.model_dump(),
             ),
         )
     except ToolError as e:
         raise RequestError(str(e)) from None
 
-    number = await asyncio.to_thread(_allocate, settings, change.employee_id, workflow_id, requester.username)
+    request_id, created = await start_once(
+        client,
+        settings,
+        kind=change.kind.value,
+        subject=change.employee_id,
+        workflow_id=workflow_id,
+        requester=requester,
+        run=RecordChangeWorkflow.run,
+        make_input=lambda rid: ChangeRequest(
+            request_id=rid, change=change, requested_by=requester.username, requester_roles=requester.roles
+        ),
+    )
+    if not created:
+        # Someone else's request started first: the same change is theirs; a different one is refused.
+        theirs = await running_request(client, workflow_id)
+        if theirs is not None and not same(theirs):
+            raise RequestError(
+                f"{change.employee_id} already has a pending {what} {theirs.request_id} "
+                "(submitted at the same moment, with other values); decide or cancel it first"
+            )
+        return Submitted(request_id=request_id, workflow_id=workflow_id, created=False)
+    return Submitted(request_id=request_id, workflow_id=workflow_id, created=True, check=check)
+
+
+async def start_once(
+    client: Client,
+    settings: Settings,
+    *,
+    kind: str,
+    subject: str,
+    workflow_id: str,
+    requester: Principal,
+    run: Callable[..., Awaitable[Any]],
+    make_input: Callable[[str], BaseModel],
+) -> tuple[str, bool]:
+    """Number the request and start its workflow unless a run with this id is going already.
+    Returns (request id, created): a concurrent submission's run wins and keeps its own number."""
+    number = await asyncio.to_thread(_allocate, settings, kind, subject, workflow_id, requester.username)
     request_id = f"{PREFIX}{number}"
     handle = await client.start_workflow(
-        AddressChangeWorkflow.run,
-        AddressChangeRequest(
-            request_id=request_id,
-            employee_id=change.employee_id,
-            address=change.address,
-            effective_on=change.effective_on,
-            requested_by=requester.username,
-            requester_roles=requester.roles,
-        ),
+        run,
+        make_input(request_id),
         id=workflow_id,
         task_queue=task_queues.MAIN,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -206,34 +257,40 @@ async def submit_address_change(
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(sa.REQUEST_ID, request_id),
-                SearchAttributePair(sa.REQUEST_KIND, KIND),
-                SearchAttributePair(sa.EMPLOYEE, change.employee_id),
+                SearchAttributePair(sa.REQUEST_KIND, kind),
+                SearchAttributePair(sa.EMPLOYEE, subject),
             ]
         ),
     )
-    # A concurrent identical submission may have won the start: the run's own id decides.
     desc = await handle.describe()
     winner = desc.typed_search_attributes.get(sa.REQUEST_ID)
     await asyncio.to_thread(_settle, settings, number, desc.run_id if winner == request_id else None)
-    if winner != request_id:
-        # Someone else's request started first: the same change is theirs; a different one is refused.
-        theirs = await _running_state(client, workflow_id)
-        if theirs is not None and (theirs.proposed, theirs.effective_on) != (
-            change.address,
-            change.effective_on,
-        ):
-            raise RequestError(
-                f"{change.employee_id} already has a pending address change {theirs.request_id} "
-                "(submitted at the same moment, with a different address); decide it before requesting another"
+    return (request_id, True) if winner == request_id else (winner or "?", False)
+
+
+def allocate_many(settings: Settings, rows: list[tuple[str, str, str]], requested_by: str) -> list[int]:
+    """Numbers for requests a batch will start: (kind, employee, workflow id) each, one transaction."""
+    with session_scope(settings.db_url, write=True) as session:
+        records = [
+            RequestRecord(
+                kind=k, subject_employee_id=e, workflow_id=w, requested_by=requested_by, created_at=now()
             )
-        return Submitted(request_id=winner or "?", workflow_id=workflow_id, created=False)
-    return Submitted(request_id=request_id, workflow_id=workflow_id, created=True, check=check)
+            for k, e, w in rows
+        ]
+        session.add_all(records)
+        session.flush()
+        return [r.number for r in records]
 
 
-def _allocate(settings: Settings, employee_id: str, workflow_id: str, requested_by: str) -> int:
+def record_of(request_id: str, settings: Settings | None = None) -> RequestRecord:
+    """The store's row of a request: its kind, subject and workflow."""
+    return _record(parse_request_id(request_id), settings or get_settings())
+
+
+def _allocate(settings: Settings, kind: str, employee_id: str, workflow_id: str, requested_by: str) -> int:
     with session_scope(settings.db_url, write=True) as session:
         row = RequestRecord(
-            kind=KIND,
+            kind=kind,
             subject_employee_id=employee_id,
             workflow_id=workflow_id,
             requested_by=requested_by,
@@ -278,46 +335,115 @@ async def decide(
         reason=reason,
         edits=edits or {},
     )
+    return await _update(client, handle, "decide", decision, DecisionRecord, settings)
+
+
+async def _update(
+    client: Client,
+    handle: WorkflowHandle,
+    verb: str,
+    arg: Decision | CancelOrder,
+    result: type,
+    settings: Settings,
+) -> Any:
+    """Run an Update (`decide`, `cancel`: every request workflow has them); refusals, a closed
+    request and an absent worker become messages a person can act on."""
+    request_id = arg.request_id
     try:
         return await asyncio.wait_for(
-            handle.execute_update(AddressChangeWorkflow.decide, decision), timeout=QUERY_TIMEOUT
+            handle.execute_update(verb, arg, result_type=result), timeout=QUERY_TIMEOUT
         )
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            state = await show(client, request_id, settings)
+            stage = _stage_of(state)
+            hint = (
+                f"; undo it with `hrops undo {request_id}`"
+                if (verb, stage) == ("cancel", "completed")
+                else ""
+            )
+            raise RequestError(f"{request_id} is closed ({stage}); nothing to {verb}{hint}") from None
+        raise
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         raise RequestError(
-            f"no worker answered for {decision.request_id}, so the decision is not confirmed: check `hrops status` "
-            f"(is worker-main running?), then `hrops requests show {decision.request_id}` before trying again"
+            f"no worker answered for {request_id}, so this is not confirmed: check `hrops status` "
+            f"(is worker-main running?), then `hrops requests show {request_id}` before trying again"
         ) from None
     except WorkflowUpdateFailedError as e:
         cause = e.cause
         raise RequestError(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None
-    except RPCError as e:
-        if e.status == RPCStatusCode.NOT_FOUND:
-            state = await show(client, request_id, settings)
-            raise RequestError(
-                f"{decision.request_id} is closed ({_stage_of(state)}); nothing to decide"
-            ) from None
-        raise
 
 
-def _stage_of(state: RequestState | RequestSummary) -> str:
+async def cancel(
+    client: Client, request_id: str, who: Principal, reason: str, settings: Settings | None = None
+) -> str:
+    """Withdraw a request that has not been applied yet; returns the stage it was in."""
+    settings = settings or get_settings()
+    number = parse_request_id(request_id)
+    row = await asyncio.to_thread(_record, number, settings)
+    order = CancelOrder(request_id=f"{PREFIX}{number}", by=who.username, roles=who.roles, reason=reason)
+    return await _update(client, _handle(client, row), "cancel", order, str, settings)
+
+
+async def undo(
+    client: Client, request_id: str, who: Principal, settings: Settings | None = None
+) -> Submitted:
+    """Request the compensating change of an applied request; it goes through the same approvals."""
+    settings = settings or get_settings()
+    number = parse_request_id(request_id)
+    row = await asyncio.to_thread(_record, number, settings)
+    state = await show(client, request_id, settings)
+    if isinstance(state, RequestState) and state.stage != "completed":
+        raise RequestError(
+            f"{PREFIX}{number} is {state.stage}, not applied: "
+            + ("cancel it instead (`hrops cancel`)" if not state.stage.closed else "nothing to undo")
+        )
+    try:
+        change = await asyncio.to_thread(
+            registry.call,
+            "employee.compensating_change",
+            tool_context(who),
+            UndoQuery(employee_id=row.subject_employee_id, request_id=f"{PREFIX}{number}", kind=row.kind),
+        )
+    except ToolError as e:
+        raise RequestError(str(e)) from None
+    return await submit_change(client, who, change, settings)
+
+
+def _stage_of(state: AnyState | RequestSummary) -> str:
     return str(state.stage or getattr(state, "status", "unknown"))
 
 
 # -- look up -----------------------------------------------------------------------------------
 
 
+async def query(
+    client: Client, request_id: str, name: str, result_type: type, settings: Settings | None = None
+) -> Any:
+    """Ask a request's workflow a Query by name (a worker must answer)."""
+    settings = settings or get_settings()
+    row = await asyncio.to_thread(_record, parse_request_id(request_id), settings)
+    try:
+        return await asyncio.wait_for(
+            _handle(client, row).query(name, result_type=result_type), timeout=QUERY_TIMEOUT
+        )
+    except (TimeoutError, WorkflowQueryFailedError) as e:
+        raise RequestError(
+            f"{request_id.upper()} did not answer ({e or 'no worker'}); check `hrops status`"
+        ) from None
+
+
 async def show(
     client: Client, request_id: str, settings: Settings | None = None
-) -> RequestState | RequestSummary:
+) -> AnyState | RequestSummary:
     """The full state from the workflow; a visibility summary when no worker can answer."""
     settings = settings or get_settings()
     number = parse_request_id(request_id)
     row = await asyncio.to_thread(_record, number, settings)
-    if row.run_id is None:
-        raise RequestError(f"{PREFIX}{number} was never started")
     handle = _handle(client, row)
+    state_type = STATE_TYPES.get(row.kind, RequestState)
     try:
-        return await asyncio.wait_for(handle.query(AddressChangeWorkflow.state), timeout=QUERY_TIMEOUT)
+        return await asyncio.wait_for(handle.query("state", result_type=state_type), timeout=QUERY_TIMEOUT)
     except (TimeoutError, WorkflowQueryFailedError, RPCError):
         desc = await handle.describe()
         return RequestSummary(
@@ -354,20 +480,30 @@ def _item(w) -> InboxItem:  # noqa: ANN001 - temporalio WorkflowExecution
     )
 
 
+async def in_batch(client: Client, batch_request_id: str) -> AsyncIterator[InboxItem]:
+    """The requests a bulk request started: one visibility query on HrBatch."""
+    async for w in client.list_workflows(f"{sa.BATCH.name} = '{_quoted(batch_request_id)}'"):
+        yield _item(w)
+
+
 def pending_for(username: str) -> str:
     """Visibility query: running requests whose current step waits for this person."""
-    quoted = username.replace("\\", "\\\\").replace("'", "\\'")
-    return f"{sa.PENDING_APPROVER.name} = '{quoted}' AND ExecutionStatus = 'Running'"
+    return f"{sa.PENDING_APPROVER.name} = '{_quoted(username)}' AND ExecutionStatus = 'Running'"
+
+
+def _quoted(value: str) -> str:
+    """A value inside a single-quoted visibility query string."""
+    return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
 async def wait_for_stage(
     client: Client, request_id: str, stages: set[str], timeout: float = 30.0, settings: Settings | None = None
-) -> RequestState:
+) -> Any:
     """Poll the workflow until it reaches one of `stages` (demo and tests)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         state = await show(client, request_id, settings)
-        if isinstance(state, RequestState) and state.stage in stages:
+        if not isinstance(state, RequestSummary) and state.stage in stages:
             return state
         if asyncio.get_running_loop().time() > deadline:
             raise RequestError(

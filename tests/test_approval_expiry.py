@@ -16,12 +16,13 @@ from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
 from hrops.settings import Settings
-from tests.test_address_change_workflow import NEW_HOME
+from tests.test_record_change_workflow import NEW_HOME
+from tools.hr.changes import RecordChange
 from tools.store.db import session_scope
 from tools.store.models import AuditEntry, EmployeeAddress, Notification, Role
 from workflows import search_attributes, task_queues
-from workflows.address_change.messages import AddressChangeRequest, Stage
-from workflows.address_change.workflow import AddressChangeWorkflow
+from workflows.record_change.messages import ChangeRequest, Stage
+from workflows.record_change.workflow import RecordChangeWorkflow
 from workflows.worker import build_worker
 
 
@@ -50,18 +51,20 @@ async def test_unanswered_request_is_reminded_escalated_and_closed(
     (tmp_path / "rules.yaml").write_text(text[:start] + timers + "\n" + text[end:])
     monkeypatch.setenv("HROPS_APPROVAL_RULES", str(tmp_path / "rules.yaml"))
     reset_settings()
-    request = AddressChangeRequest(
+    request = ChangeRequest(
         request_id="REQ-1",
-        employee_id="E1003",
-        address=NEW_HOME,
-        effective_on=date(2026, 11, 23),
+        change=RecordChange(
+            employee_id="E1003",
+            details={"kind": "address_change", "address": NEW_HOME},
+            effective_on=date(2026, 11, 23),
+        ),
         requested_by="amy.hughes",
         requester_roles=frozenset({Role.HR_OPS}),
     )
     started = time.monotonic()
     async with build_worker(skipping_env.client, task_queues.MAIN):
         state = await skipping_env.client.execute_workflow(
-            AddressChangeWorkflow.run, request, id="address-change-E1003", task_queue=task_queues.MAIN
+            RecordChangeWorkflow.run, request, id="record-change-E1003-address", task_queue=task_queues.MAIN
         )
     assert time.monotonic() - started < 30
     step = state.approval.steps[0]

@@ -9,7 +9,7 @@ import logging
 from hrops import request_service as svc
 from hrops.logging import configure_logging, get_logger
 from hrops.settings import get_settings
-from tests.test_address_change_workflow import NEW_HOME
+from tests.test_record_change_workflow import NEW_HOME
 from workflows.approvals import Verdict
 
 
@@ -45,12 +45,12 @@ async def test_workflow_and_activity_lines_carry_their_context(temporal_env, mai
     stages = [line for line in lines if line["event"] == "request stage"]
     assert {s["stage"] for s in stages} >= {"checking", "awaiting_approval", "completed"}
     assert all(
-        s["workflow_id"] == "address-change-E1003" and s["run_id"] and s["request_id"] == "REQ-1"
+        s["workflow_id"] == "record-change-E1003-address" and s["run_id"] and s["request_id"] == "REQ-1"
         for s in stages
     )
-    applied = next(line for line in lines if line.get("tool") == "employee.change_address")
-    assert applied["activity"] == "tool:employee.change_address" and applied["user"] == "amy.hughes"
-    assert applied["request_id"] == "REQ-1" and applied["workflow_id"] == "address-change-E1003"
+    applied = next(line for line in lines if line.get("tool") == "employee.apply_change")
+    assert applied["activity"] == "tool:employee.apply_change" and applied["user"] == "amy.hughes"
+    assert applied["request_id"] == "REQ-1" and applied["workflow_id"] == "record-change-E1003-address"
     text = stream.getvalue()
     for personal in (NEW_HOME.line1, "88 Century Avenue", "王芳"):
         assert personal not in text

@@ -23,7 +23,12 @@ async def test_workers_use_the_sandbox_and_split_by_queue(temporal_env, store_ur
     main = build_worker(temporal_env.client, task_queues.MAIN)
     rpa = build_worker(temporal_env.client, task_queues.RPA)
     assert isinstance(main.config()["workflow_runner"], SandboxedWorkflowRunner)
-    assert [w.__name__ for w in main.config()["workflows"]] == ["AddressChangeWorkflow", "LegacySyncWorkflow"]
+    assert [w.__name__ for w in main.config()["workflows"]] == [
+        "RecordChangeWorkflow",
+        "OnboardingWorkflow",
+        "BulkChangeWorkflow",
+        "LegacySyncWorkflow",
+    ]
     assert rpa.config()["workflows"] == []
     # Browser work only on the browser queue, and no more at once than there are browser contexts.
     assert {a.__name__ for a in rpa.config()["activities"]} >= {"push_record", "propose_mapping"}

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from tools.hr.approvers import ApprovalPlan, MorePeople, StepPeople
     from tools.hr.schemas import ApproverRef
     from tools.notify.outbox import Message, Queued
-    from tools.registry import ToolContext
+    from tools.registry import ApprovalGrant, ToolContext
     from workflows.tool_activities import call_tool
 
 NOTIFY_TIMEOUT = timedelta(seconds=30)
@@ -88,6 +88,7 @@ class Outcome(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"  # the request was withdrawn while it waited
 
 
 class ApprovalChain(BaseModel):
@@ -99,6 +100,7 @@ class ApprovalChain(BaseModel):
     steps: list[StepState]
     current: int = 0
     editable: list[str] = Field([], description="Fields an approver may correct when approving")
+    auto_approved_at: datetime | None = Field(None, description="Set when the rule's chain has no steps")
 
     @classmethod
     def from_plan(
@@ -189,6 +191,19 @@ class ApprovalChain(BaseModel):
             return "edits come with --verdict approve_with_edits"
         return None
 
+    def grant(self, args: BaseModel) -> ApprovalGrant:
+        """Proof for the tools that this chain approved exactly `args`: the last decision, or the
+        rule itself when it approves without people."""
+        last = self.decisions[-1] if self.decisions else None
+        at = last.decided_at if last else self.auto_approved_at
+        assert at is not None and self.outcome is Outcome.APPROVED
+        return ApprovalGrant.for_args(
+            args,
+            request_id=self.request_id,
+            approver=last.approver if last else f"rule:{self.rule}",
+            decided_at=at.isoformat(),
+        )
+
     def record(self, d: Decision, at: datetime) -> DecisionRecord:
         step = self.step
         assert step is not None
@@ -245,19 +260,26 @@ async def run_chain(
     subject: str,
     ctx: ToolContext,
     changed: Callable[[str], Awaitable[None] | None],
+    withdrawn: Callable[[], bool] = lambda: False,
 ) -> Outcome:
     """Wait for every step in turn; remind, escalate and close on the chain's timers.
 
     `subject` names the request in messages (ids, no personal values); `changed(text)` is called
-    after each event, for the workflow's history and search attributes.
+    after each event, for the workflow's history and search attributes; `withdrawn()` true ends
+    the wait (the request was cancelled).
     """
     t = chain.timers
+    if not chain.steps:  # the rule approves without people (an auto-approval rule)
+        chain.auto_approved_at = workflow.now()
+        await _told(changed, f"approved by rule {chain.rule} without people: {chain.why}")
+        return Outcome.APPROVED
     while chain.step is not None:
         step = chain.step
         step.started_at = workflow.now()
         key = f"{workflow.info().workflow_id}/{chain.request_id}/{chain.current}"
         if stand_ins := await _more("approvals.delegates", chain, ctx):
             await _told(changed, f"{_names(stand_ins)} stand in for absent approvers")
+        await _told(changed, f"waiting for {_names(step.approvers)} ({step.step}: {step.how})")
         await _notify(
             chain,
             "approval_requested",
@@ -267,7 +289,6 @@ async def run_chain(
             f"Decide with `hrops approve {chain.request_id}` or `hrops reject {chain.request_id} --reason ...`.",
             f"{key}/requested",
         )
-        await _told(changed, f"waiting for {_names(step.approvers)} ({step.step}: {step.how})")
         for deadline, event in (
             (t.remind_after, "remind"),
             (t.escalate_after, "escalate"),
@@ -277,9 +298,13 @@ async def run_chain(
             if step.decision is None and left > timedelta(0):
                 # A decision in the same task as the timer still counts: checked below.
                 with contextlib.suppress(TimeoutError):
-                    await workflow.wait_condition(lambda s=step: s.decision is not None, timeout=left)
+                    await workflow.wait_condition(
+                        lambda s=step: s.decision is not None or withdrawn(), timeout=left
+                    )
             if step.decision is not None:
                 break
+            if withdrawn():
+                return Outcome.CANCELLED
             if event == "remind":
                 step.reminded_at = workflow.now()
                 await _notify(

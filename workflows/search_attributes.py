@@ -13,8 +13,9 @@ REQUEST_KIND = SearchAttributeKey.for_keyword("HrRequestKind")
 EMPLOYEE = SearchAttributeKey.for_keyword("HrEmployee")
 STAGE = SearchAttributeKey.for_keyword("HrStage")
 PENDING_APPROVER = SearchAttributeKey.for_keyword_list("HrPendingApprover")
+BATCH = SearchAttributeKey.for_keyword("HrBatch")  # the bulk request a row's request belongs to
 
-ALL = (REQUEST_ID, REQUEST_KIND, EMPLOYEE, STAGE, PENDING_APPROVER)
+ALL = (REQUEST_ID, REQUEST_KIND, EMPLOYEE, STAGE, PENDING_APPROVER, BATCH)
 
 # How the dev server's --search-attribute flag spells each type.
 CLI_TYPES = {

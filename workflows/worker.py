@@ -25,10 +25,16 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
 
 def workflows_for(queue: str) -> list[type]:
-    from workflows.address_change.workflow import AddressChangeWorkflow
+    from workflows.bulk_change.workflow import BulkChangeWorkflow
     from workflows.legacy_sync.workflow import LegacySyncWorkflow
+    from workflows.onboarding.workflow import OnboardingWorkflow
+    from workflows.record_change.workflow import RecordChangeWorkflow
 
-    return [AddressChangeWorkflow, LegacySyncWorkflow] if queue == task_queues.MAIN else []
+    return (
+        [RecordChangeWorkflow, OnboardingWorkflow, BulkChangeWorkflow, LegacySyncWorkflow]
+        if queue == task_queues.MAIN
+        else []
+    )
 
 
 def activities_for(queue: str) -> list[Callable[..., Any]]:
@@ -38,6 +44,7 @@ def activities_for(queue: str) -> list[Callable[..., Any]]:
 
         return [browser_check, push_record, propose_mapping, save_mapping]
     import tools.hr  # noqa: F401  (registers the HR tools)
+    import tools.onboarding  # noqa: F401  (registers the onboarding tools)
     from tools.registry import registry
     from workflows.audit_activities import record_event
     from workflows.notify_activities import queue_message

@@ -22,14 +22,16 @@ from temporalio.client import Client
 from hrops import __version__
 from hrops import request_service as svc
 from hrops.api import auth
+from hrops.clock import today
 from hrops.settings import Settings, get_settings
 from hrops.temporal_client import TemporalUnavailable, connect
+from tools.hr.changes import ChangeDetails, RecordChange
 from tools.hr.schemas import PostalAddress
 from tools.registry import registry
 from tools.store.db import engine_for
 from tools.store.identity import ALL_SEEING, Principal
-from workflows.address_change.messages import RequestState
 from workflows.approvals import DecisionRecord, Verdict
+from workflows.record_change.messages import RequestState
 
 bearer = HTTPBearer(auto_error=False)
 
@@ -37,6 +39,7 @@ bearer = HTTPBearer(auto_error=False)
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     import tools.hr  # noqa: F401  (registers the HR tools)
+    import tools.onboarding  # noqa: F401  (registers the onboarding tools)
 
     app.state.client = getattr(app.state, "client", None)
     yield
@@ -127,6 +130,46 @@ async def request_address_change(body: AddressChangeIn, who: Caller, client: Tem
         return await svc.submit_address_change(client, who, body.employee_id, body.address, body.effective_on)
     except svc.RequestError as e:
         raise HTTPException(422, str(e)) from None
+
+
+class ChangeIn(BaseModel):
+    employee_id: str
+    details: ChangeDetails
+    effective_on: date | None = None
+
+
+@app.post("/api/requests/change", status_code=201)
+async def request_change(body: ChangeIn, who: Caller, client: Temporal) -> svc.Submitted:
+    """Any record change: address, job title, transfer, manager change, salary change, termination."""
+    change = RecordChange(
+        employee_id=body.employee_id, details=body.details, effective_on=body.effective_on or today()
+    )
+    try:
+        return await svc.submit_change(client, who, change)
+    except svc.RequestError as e:
+        raise HTTPException(422, str(e)) from None
+
+
+class CancelIn(BaseModel):
+    reason: str
+
+
+@app.post("/api/requests/{request_id}/cancel")
+async def cancel_request(request_id: str, body: CancelIn, who: Caller, client: Temporal) -> dict[str, str]:
+    try:
+        stage = await svc.cancel(client, request_id, who, body.reason)
+    except svc.RequestError as e:
+        raise HTTPException(409, str(e)) from None
+    return {"request_id": request_id.upper(), "cancelled_at_stage": stage}
+
+
+@app.post("/api/requests/{request_id}/undo", status_code=201)
+async def undo_request(request_id: str, who: Caller, client: Temporal) -> svc.Submitted:
+    """Request the compensating change of an applied request (through the same approvals)."""
+    try:
+        return await svc.undo(client, request_id, who)
+    except svc.RequestError as e:
+        raise HTTPException(409, str(e)) from None
 
 
 def _may_see(who: Principal, state: RequestState) -> bool:

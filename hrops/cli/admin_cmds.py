@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
 def tools_list() -> None:
     """Every registered tool: risk class, approval, roles, description."""
     import tools.hr  # noqa: F401  (registers the HR tools)
+    import tools.onboarding  # noqa: F401  (registers the onboarding tools)
     from tools.registry import registry
 
     table = Table("tool", "risk", "approval", "roles", "description")

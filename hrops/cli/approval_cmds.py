@@ -64,6 +64,9 @@ def explain(
     console.print(f"rule [bold]{plan.rule}[/]: {plan.why}", highlight=False)
     for line in plan.considered:
         console.print(f"  [dim]{line}[/]", highlight=False)
+    if not plan.steps:
+        console.print("no approvers: the rule approves this change automatically")
+        return
     table = Table("step", "who decides", "how they were chosen")
     for i, step in enumerate(plan.steps, 1):
         table.add_row(f"{i}. {step.step.value}", ", ".join(a.username for a in step.approvers), step.how)

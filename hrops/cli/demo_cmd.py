@@ -164,6 +164,11 @@ def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo co
     else:
         console.print("skipped: the stand-in is switched off (HROPS_LEGACY_SIM_PORT=0)")
 
+    from hrops.cli import demo_processes
+
+    step = demo_processes.onboard_two(cfg, ops_user, 8)
+    demo_processes.transfer_and_undo(cfg, ops_user, step)
+
     _step("Where to look")
     ui = (
         f"http://{cfg.temporal_host}:{cfg.temporal_ui_port}"

@@ -109,10 +109,12 @@ def people_for(
     day: date,
     requester: str | None,
     new_manager_id: str | None = None,
+    subject_may_decide: bool = False,
 ) -> tuple[list[ApproverRef], str]:
     """The people who may decide `step`, and how they were chosen (in words). Neither the requester
-    nor the employee the change is about ever decides it."""
-    subject = user_for_employee(session, employee_id)
+    nor the employee the change is about ever decides it (`subject_may_decide`: `employee_id` only
+    locates the people, as the hiring manager does for an onboarding)."""
+    subject = None if subject_may_decide else user_for_employee(session, employee_id)
     people, how = _people_for(session, step, employee_id, day, requester, new_manager_id)
     kept = [p for p in people if subject is None or p.username != subject.username]
     if not kept:

@@ -31,6 +31,7 @@ class ChangeType(StrEnum):
     SALARY_CHANGE = "salary_change"
     TERMINATION = "termination"
     ONBOARDING = "onboarding"
+    ONBOARDING_PLAN = "onboarding_plan"
 
 
 class Step(StrEnum):
@@ -103,7 +104,7 @@ class When(Strict):
 class Rule(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     when: When
-    chain: Annotated[list[Step], Field(min_length=1)]
+    chain: list[Step] = Field(description="Steps in order; [] approves without people (auto-approval)")
     why: str
     timers: Timers | None = None
 

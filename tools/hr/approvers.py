@@ -3,6 +3,7 @@ who stands in for an absent approver and whom an unanswered step escalates to.""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
@@ -21,8 +22,9 @@ from tools.store.models import Employee, JobAssignment
 
 class PlanQuery(BaseModel):
     change: ChangeType
-    employee_id: str
+    employee_id: str | None = Field(None, description="None only for an onboarding (no record yet)")
     requested_by: str | None = Field(None, description="Username of the requester: never their own approver")
+    level: str | None = Field(None, description="Onboarding: the offered level")
     new_manager_id: str | None = Field(None, description="Transfers and manager changes: the new manager")
     increase_percent: Decimal | None = Field(None, description="Salary changes: the rise in percent")
     outside_pay_band: bool | None = Field(None, description="Salary changes: new pay outside the band")
@@ -46,10 +48,15 @@ class ApprovalPlan(BaseModel):
 def plan_for(q: PlanQuery) -> ApprovalPlan:
     """Match the rules and name the people of every step (raises NobodyToApprove)."""
     day = today()
+    if q.employee_id is None:
+        if q.change is not ChangeType.ONBOARDING or not q.new_manager_id:
+            raise ToolError("an approval plan needs the employee (or, for an onboarding, the hiring manager)")
+        return _onboarding_plan(q, day)
     with store() as session:
         employee = session.get(Employee, q.employee_id.upper())
         if employee is None:
             raise ToolError(f"no employee {q.employee_id}")
+        day = max(day, employee.hire_date)  # a future starter: their team as it will be on day 1
         job = queries.current(session, JobAssignment, employee.id, day)
         facts = ChangeFacts(
             change=q.change,
@@ -75,6 +82,36 @@ def plan_for(q: PlanQuery) -> ApprovalPlan:
         considered=matched.considered,
         timers=matched.timers,
         level=facts.level,
+        steps=steps,
+    )
+
+
+# An onboarding's steps, seen from the hiring manager (the hire has no record or account yet).
+_FROM_HIRING_MANAGER = {Step.MANAGER: Step.NEW_MANAGER, Step.SKIP_LEVEL: Step.MANAGER}
+
+
+def _onboarding_plan(q: PlanQuery, day: date) -> ApprovalPlan:
+    facts = ChangeFacts(change=q.change, level=q.level)
+    matched = approval_rules.match(approval_rules.load(get_settings().approval_rules), facts)
+    steps = []
+    with store() as session:
+        for step in matched.chain:
+            people, how = people_for(
+                session,
+                _FROM_HIRING_MANAGER.get(step, step),
+                employee_id=q.new_manager_id,
+                day=day,
+                requester=q.requested_by,
+                new_manager_id=q.new_manager_id,
+                subject_may_decide=True,
+            )
+            steps.append(PlannedStep(step=step, approvers=people, how=how))
+    return ApprovalPlan(
+        rule=matched.rule,
+        why=matched.why,
+        considered=matched.considered,
+        timers=matched.timers,
+        level=q.level,
         steps=steps,
     )
 

@@ -228,3 +228,11 @@ class ChangeApplied(BaseModel):
     effective_on: date
     rescinded_same_day: bool = Field(False, description="An undo on the day the undone change started")
     already_applied: bool = Field(False, description="True when this request had been applied before")
+
+    @property
+    def record(self) -> str:
+        """What was written, in words: `address record #12`, `employee record`."""
+        noun = {"employee_addresses": "address", "job_assignments": "job", "compensation": "pay"}.get(
+            self.table, "employee"
+        )
+        return f"{noun} record" + (f" #{self.record_id}" if self.record_id else "")

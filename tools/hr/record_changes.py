@@ -203,6 +203,30 @@ def _band(session: Session, level: str, location: str, on: date) -> PayBand | No
     )
 
 
+def band_position(
+    session: Session, level: str, location: str, on: date, amount: Decimal, currency: str, frequency: str
+) -> tuple[str, bool | None]:
+    """Where pay sits in the band of its level and location, in words, and whether it is outside
+    (None when there is no comparable band)."""
+    band = _band(session, level, location, on)
+    if band is None:
+        return f"no pay band for {level} in {location}: band position unknown", None
+    if (band.currency, band.frequency) != (currency, frequency):
+        return (
+            f"the {band.level} {band.location} band is in {band.currency} {band.frequency}: position not computed",
+            None,
+        )
+    span = band.max_amount - band.min_amount
+    where = (amount - band.min_amount) / span * 100 if span else Decimal(50)
+    outside = not band.min_amount <= amount <= band.max_amount
+    return (
+        f"pay band {band.level} {band.location}: {band.min_amount:,.0f}-{band.max_amount:,.0f} {band.currency}; "
+        f"new pay at {where:.0f}% of the range, compa-ratio {amount / band.mid_amount:.2f}"
+        + (" (OUTSIDE the band)" if outside else ""),
+        outside,
+    )
+
+
 def _salary_preview(session: Session, employee: Employee, change: RecordChange) -> Preview:
     p = Preview()
     on, d = change.effective_on, change.details
@@ -224,24 +248,16 @@ def _salary_preview(session: Session, employee: Employee, change: RecordChange) 
     elif pay:
         p.side_effects.append(f"pay moves from {pay.currency} {pay.frequency} to {d.currency} {d.frequency}")
     job = queries.current(session, JobAssignment, employee.id, on)
-    band = _band(session, job.level, job.location, on) if job else None
-    if band is None:
-        p.side_effects.append(
-            f"no pay band for {job.level if job else '?'} in {job.location if job else '?'}: band position unknown"
-        )
-    elif (band.currency, band.frequency) != (d.currency, d.frequency):
-        p.side_effects.append(
-            f"the {band.level} {band.location} band is in {band.currency} {band.frequency}: position not computed"
-        )
-    else:
-        span = band.max_amount - band.min_amount
-        where = (d.amount - band.min_amount) / span * 100 if span else Decimal(50)
-        p.routing.outside_pay_band = not band.min_amount <= d.amount <= band.max_amount
-        p.side_effects.append(
-            f"pay band {band.level} {band.location}: {band.min_amount:,.0f}-{band.max_amount:,.0f} {band.currency}; "
-            f"new pay at {where:.0f}% of the range, compa-ratio {d.amount / band.mid_amount:.2f}"
-            + (" (OUTSIDE the band)" if p.routing.outside_pay_band else "")
-        )
+    note, p.routing.outside_pay_band = band_position(
+        session,
+        job.level if job else "?",
+        job.location if job else "?",
+        on,
+        d.amount,
+        d.currency,
+        d.frequency,
+    )
+    p.side_effects.append(note)
     p.values = {
         "base_amount": d.amount,
         "currency": d.currency,

@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tools import yaml_problems
+from tools.approvals.rules import ChangeType
 
 NAME = r"^[a-z][a-z0-9_]*$"
 
@@ -220,6 +221,9 @@ class FormMapping(Strict):
     pages: Annotated[list[Page], Field(min_length=1)]
     success: Success
     tables: dict[str, dict[str, str]] = {}
+    on_changes: list[ChangeType] = Field(
+        [], description="Record changes (e.g. transfer) after which this form is pushed again"
+    )
     notes: str | None = None
 
     @model_validator(mode="after")

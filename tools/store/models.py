@@ -45,7 +45,7 @@ class Base(DeclarativeBase):
 
 class EmployeeStatus(StrEnum):
     ACTIVE = "active"
-    TERMINATED = "terminated"
+    TERMINATED = "terminated"  # also an offer withdrawn: termination date = hire date, never employed
 
 
 class LeaverType(StrEnum):
@@ -369,7 +369,9 @@ class PayBand(Base):
     __tablename__ = "pay_bands"
     __table_args__ = (
         UniqueConstraint("level", "location", "valid_from", name="uq_pay_bands_level_location_day"),
-        CheckConstraint("min_amount > 0 AND min_amount <= mid_amount AND mid_amount <= max_amount", name="order"),
+        CheckConstraint(
+            "min_amount > 0 AND min_amount <= mid_amount AND mid_amount <= max_amount", name="order"
+        ),
         CheckConstraint(f"frequency IN ({_enum_values(PayFrequency)})", name="frequency"),
     )
 
@@ -383,3 +385,25 @@ class PayBand(Base):
     max_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), info=PAY)
     valid_from: Mapped[date] = mapped_column(Date, info=INTERNAL)
     valid_to: Mapped[date | None] = mapped_column(Date, info=INTERNAL)
+
+
+class EquipmentStatus(StrEnum):
+    REQUESTED = "requested"
+    CANCELLED = "cancelled"
+
+
+class EquipmentRequest(Base):
+    """Equipment a new hire needs on day one, raised by onboarding for IT to fulfil."""
+
+    __tablename__ = "equipment_requests"
+    __table_args__ = (CheckConstraint(f"status IN ({_enum_values(EquipmentStatus)})", name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    employee_id: Mapped[str] = mapped_column(ForeignKey("employees.id"), index=True, info=INTERNAL)
+    request_id: Mapped[str] = mapped_column(String(40), unique=True, info=INTERNAL)
+    items: Mapped[list[str]] = mapped_column(JSON, info=INTERNAL)
+    deliver_to: Mapped[str] = mapped_column(String(60), info=INTERNAL)  # the work location
+    needed_by: Mapped[date] = mapped_column(Date, info=INTERNAL)
+    status: Mapped[str] = mapped_column(String(20), default=EquipmentStatus.REQUESTED, info=INTERNAL)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=INTERNAL)

@@ -1,4 +1,4 @@
-"""The address-change slice end to end on a real Temporal dev server with a sandboxed worker:
+"""Record changes end to end (the address change first) on a real Temporal dev server with a sandboxed worker:
 request -> check -> manager approval by Update -> effective-dated record + audit."""
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ async def test_manager_approves_and_the_address_is_applied_once(temporal_env, ma
     state = await svc.wait_for_stage(client, sub.request_id, {"awaiting_approval"})
     assert [[a.username for a in s.approvers] for s in state.approval.steps] == [["li.wei"]]
     assert state.approval.rule == "address_change" and "manager" in state.approval.steps[0].how
-    assert state.current.line1 == "88 Century Avenue" and state.proposed == NEW_HOME
+    diff = {d.field: (d.before, d.after) for d in state.check.diff}
+    assert diff["line1"] == ("88 Century Avenue", NEW_HOME.line1) and state.change.details.address == NEW_HOME
     assert "E1003" in state.summary.en and "li.wei" in state.summary.en and state.summary.zh
 
     assert await _pending_for(client, "li.wei", sub.request_id) == [sub.request_id]
@@ -64,7 +65,7 @@ async def test_manager_approves_and_the_address_is_applied_once(temporal_env, ma
         ).all()
         assert actions == ["request.submitted", "model.call", "request.approved", "employee.address_changed"]
         change = s.scalar(select(AuditEntry).where(AuditEntry.action == "employee.address_changed"))
-        assert change.details["approved_by"] == "li.wei" and change.tool == "employee.change_address"
+        assert change.details["approved_by"] == "li.wei" and change.tool == "employee.apply_change"
         assert "1 Jinke Road" not in str(change.details)  # ids and field names, not personal values
         model_calls = s.scalars(select(AuditEntry).where(AuditEntry.action == "model.call")).all()
         assert len(model_calls) == 1 and model_calls[0].details["egress"] is False
@@ -138,26 +139,27 @@ async def test_two_different_changes_at_once_one_wins_one_is_refused(temporal_en
 async def test_a_refusal_after_start_closes_the_request_and_says_why(temporal_env, main_worker, company):
     """Amy, the only HR ops user, asks to change the CEO's address: nobody else can approve it."""
 
+    from tools.hr.changes import RecordChange
     from tools.store.models import Role
     from workflows import search_attributes as sa
     from workflows import task_queues
-    from workflows.address_change.messages import AddressChangeRequest, Stage
-    from workflows.address_change.workflow import AddressChangeWorkflow
+    from workflows.record_change.messages import ChangeRequest, Stage
+    from workflows.record_change.workflow import RecordChangeWorkflow
 
     with pytest.raises(
         svc.RequestError, match="no manager who can approve"
     ):  # the CLI/API path refuses first
         await _submit(client := temporal_env.client, employee="E1001")
-    request = AddressChangeRequest(
+    request = ChangeRequest(
         request_id="REQ-9",
-        employee_id="E1001",
-        address=NEW_HOME,
-        effective_on=TODAY,
+        change=RecordChange(
+            employee_id="E1001", details={"kind": "address_change", "address": NEW_HOME}, effective_on=TODAY
+        ),
         requested_by="amy.hughes",
         requester_roles=frozenset({Role.HR_OPS}),
     )
     handle = await client.start_workflow(
-        AddressChangeWorkflow.run, request, id="address-change-E1001", task_queue=task_queues.MAIN
+        RecordChangeWorkflow.run, request, id="record-change-E1001-address", task_queue=task_queues.MAIN
     )
     state = await handle.result()
     assert state.stage is Stage.INVALID and "no manager who can approve" in state.problems[0]
