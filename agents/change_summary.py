@@ -10,11 +10,11 @@ from datetime import date, timedelta
 from pydantic import BaseModel, Field
 from pydantic_ai import Agent
 from pydantic_ai.durable_exec.temporal import TemporalDurability
-from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart, UserPromptPart
+from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 from pydantic_ai.models.function import AgentInfo
 from temporalio.workflow import ActivityConfig
 
-from agents.models import build_model
+from agents.models import build_model, prompt_json
 
 AGENT_NAME = "change_summary"  # part of Temporal activity names: do not rename
 
@@ -79,17 +79,9 @@ def facts_prompt(facts: ChangeFacts) -> str:
     return json.dumps(facts.model_dump(mode="json"), ensure_ascii=False)
 
 
-def _facts_from(messages: list[ModelMessage]) -> ChangeFacts:
-    for message in reversed(messages):
-        for part in getattr(message, "parts", []):
-            if isinstance(part, UserPromptPart) and isinstance(part.content, str):
-                return ChangeFacts.model_validate_json(part.content)
-    raise ValueError("the summary writer needs the request facts as JSON")
-
-
 def write_offline(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     """Deterministic template writer: the offline model for this agent."""
-    f = _facts_from(messages)
+    f = prompt_json(messages, ChangeFacts)
     kind_en, kind_zh = _KIND.get(f.kind, (f.kind.replace("_", " ").capitalize(), f.kind))
     who = ", ".join(x for x in (f.title, f.org_unit) if x)
     fields_en = ", ".join(_FIELD_EN.get(x, x) for x in f.changed_fields) or "no fields"

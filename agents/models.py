@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlparse
 
-from pydantic_ai.messages import ModelMessage, ModelResponse
+from pydantic import BaseModel
+from pydantic_ai.messages import ModelMessage, ModelResponse, UserPromptPart
 from pydantic_ai.models import Model, ModelRequestParameters, infer_model
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pydantic_ai.models.wrapper import WrapperModel
@@ -25,6 +27,8 @@ from hrops.settings import Settings, get_settings
 from tools.store import audit
 from tools.store.db import session_scope
 from tools.store.models import RequestRecord
+
+M = TypeVar("M", bound=BaseModel)
 
 OfflineFn = Callable[[list[ModelMessage], AgentInfo], ModelResponse]
 
@@ -116,6 +120,15 @@ def _request_of(session: Session, workflow_id: str | None, run_id: str | None) -
         .order_by(RequestRecord.number.desc())
         .limit(1)
     )
+
+
+def prompt_json(messages: list[ModelMessage], model: type[M]) -> M:
+    """The typed facts an agent was given as its JSON prompt (what an offline writer works from)."""
+    for message in reversed(messages):
+        for part in getattr(message, "parts", []):
+            if isinstance(part, UserPromptPart) and isinstance(part.content, str):
+                return model.model_validate_json(part.content)
+    raise ValueError(f"the offline writer needs {model.__name__} as a JSON prompt")
 
 
 def build_model(agent_name: str, offline: OfflineFn, settings: Settings | None = None) -> Model:

@@ -9,11 +9,11 @@ from datetime import timedelta
 
 from pydantic_ai import Agent
 from pydantic_ai.durable_exec.temporal import TemporalDurability
-from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart, UserPromptPart
+from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 from pydantic_ai.models.function import AgentInfo
 from temporalio.workflow import ActivityConfig
 
-from agents.models import build_model
+from agents.models import build_model, prompt_json
 from tools.onboarding.schemas import OnboardingPlan, PlanInputs
 
 AGENT_NAME = "onboarding_plan"  # part of Temporal activity names: do not rename
@@ -31,17 +31,9 @@ def plan_prompt(inputs: PlanInputs) -> str:
     return inputs.model_dump_json()
 
 
-def _inputs_from(messages: list[ModelMessage]) -> PlanInputs:
-    for message in reversed(messages):
-        for part in getattr(message, "parts", []):
-            if isinstance(part, UserPromptPart) and isinstance(part.content, str):
-                return PlanInputs.model_validate_json(part.content)
-    raise ValueError("the onboarding agent needs the plan inputs as JSON")
-
-
 def write_offline(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     """Deterministic templates: the offline model for this agent."""
-    f = _inputs_from(messages)
+    f = prompt_json(messages, PlanInputs)
     mandatory = ", ".join(f.course_titles.get(c, c) for c in f.mandatory_courses) or "the mandatory courses"
     plan = OnboardingPlan(
         goals_30=[

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from floor_workflow import TASK_QUEUE, BenchFloor, noop  # noqa: E402
 
-console = Console()
+console = Console(width=140)
 TODAY = date(2026, 11, 23)
 CONCURRENCY = 100  # requests in flight at once, as a busy HR team plus a bulk import would make
 

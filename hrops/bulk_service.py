@@ -23,7 +23,7 @@ from temporalio.client import Client
 from hrops import request_service as svc
 from hrops.clock import today
 from hrops.settings import Settings, get_settings
-from tools.hr.approvers import PlanQuery
+from tools.hr.approvers import change_plan_query
 from tools.hr.changes import ADDRESS_FIELDS, ChangeCheck, RecordChange
 from tools.registry import ToolError, registry
 from tools.store.identity import Principal
@@ -160,12 +160,7 @@ def _validate_row(requester: Principal, n: int, cells: dict[str, str | None]) ->
         plan = registry.call(
             "approvals.plan",
             ctx,
-            PlanQuery(
-                change=change.kind,
-                employee_id=change.employee_id,
-                requested_by=requester.username,
-                **check.routing.model_dump(),
-            ),
+            change_plan_query(change, check, requester.username),
         )
     except ToolError as e:
         report.problems = [str(e)]

@@ -9,9 +9,7 @@ from temporalio.client import Client
 
 from hrops import request_service as svc
 from hrops.settings import Settings, get_settings
-from tools.approvals.rules import ChangeType
-from tools.hr.approvers import PlanQuery
-from tools.onboarding.schemas import NewHire, OnboardingCheck
+from tools.onboarding.schemas import NewHire, OnboardingCheck, offer_plan_query
 from tools.registry import ToolError, registry
 from tools.store.identity import Principal
 from workflows.onboarding.messages import KIND, OnboardingRequest, OnboardingState, Readiness, workflow_id_for
@@ -38,21 +36,7 @@ async def submit_onboarding(
         return OnboardingSubmitted(request_id=running.request_id, workflow_id=workflow_id, created=False)
     if not check.ok:
         raise svc.RequestError("; ".join(check.problems))
-    try:  # every approval step must have someone before anything starts
-        await asyncio.to_thread(
-            registry.call,
-            "approvals.plan",
-            ctx,
-            PlanQuery(
-                change=ChangeType.ONBOARDING,
-                requested_by=requester.username,
-                new_manager_id=hire.manager_id,
-                level=hire.level,
-                outside_pay_band=check.outside_pay_band,
-            ),
-        )
-    except ToolError as e:
-        raise svc.RequestError(str(e)) from None
+    await svc.route(requester, offer_plan_query(hire, check, requester.username))
     request_id, created = await svc.start_once(
         client,
         settings,

@@ -33,7 +33,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from hrops.clock import now, today
 from hrops.settings import Settings, get_settings
-from tools.hr.approvers import PlanQuery
+from tools.hr.approvers import ApprovalPlan, PlanQuery, change_plan_query
 from tools.hr.changes import AddressDetails, ChangeCheck, RecordChange
 from tools.hr.record_changes import UndoQuery
 from tools.hr.schemas import PostalAddress
@@ -193,20 +193,7 @@ async def submit_change(
     )
     if not check.ok:
         raise RequestError("; ".join(check.problems))
-    try:  # every step of the approval chain must have someone before anything starts
-        await asyncio.to_thread(
-            registry.call,
-            "approvals.plan",
-            tool_context(requester),
-            PlanQuery(
-                change=change.kind,
-                employee_id=change.employee_id,
-                requested_by=requester.username,
-                **check.routing.model_dump(),
-            ),
-        )
-    except ToolError as e:
-        raise RequestError(str(e)) from None
+    await route(requester, change_plan_query(change, check, requester.username))
 
     request_id, created = await start_once(
         client,
@@ -230,6 +217,14 @@ async def submit_change(
             )
         return Submitted(request_id=request_id, workflow_id=workflow_id, created=False)
     return Submitted(request_id=request_id, workflow_id=workflow_id, created=True, check=check)
+
+
+async def route(requester: Principal, query: PlanQuery) -> ApprovalPlan:
+    """The approval plan; refused when a step of the chain has nobody (before anything starts)."""
+    try:
+        return await asyncio.to_thread(registry.call, "approvals.plan", tool_context(requester), query)
+    except ToolError as e:
+        raise RequestError(str(e)) from None
 
 
 async def start_once(

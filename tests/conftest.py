@@ -78,23 +78,37 @@ async def temporal_env():
     await env.shutdown()
 
 
-@pytest.fixture
-async def manual_clock_env():
-    """Dev server with per-workflow time skipping, off until the test fast-forwards a workflow."""
+async def _time_skipping_env(enabled: bool):  # noqa: ANN202
+    """A dev server with per-workflow time skipping (experimental in temporalio, enabled by a
+    dynamic-config flag; the time-skipping test server cannot register our search attributes)."""
     from pydantic_ai.durable_exec.temporal import PydanticAIPlugin
     from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 
     from hrops.settings import Settings
     from workflows import search_attributes
 
-    env = await WorkflowEnvironment.start_time_skipping_v2(
-        ts_config=TimeSkippingConfig(enabled=False),
+    return await WorkflowEnvironment.start_time_skipping_v2(
+        ts_config=TimeSkippingConfig(enabled=enabled),
         dev_server_existing_path=str(Settings().temporal_cli()),
         dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"],
         search_attributes=search_attributes.ALL,
         plugins=[PydanticAIPlugin()],
         dev_server_log_level="error",
     )
+
+
+@pytest.fixture
+async def skipping_env():
+    """Time skips whenever a workflow waits only on timers."""
+    env = await _time_skipping_env(True)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def manual_clock_env():
+    """Time stands still until the test fast-forwards a workflow (`env.fast_forward`)."""
+    env = await _time_skipping_env(False)
     yield env
     await env.shutdown()
 
@@ -115,3 +129,15 @@ async def terminate_running(client) -> None:  # noqa: ANN001
     """Workflow ids are per employee and every test reuses the same employees: leave nothing running."""
     async for w in client.list_workflows("ExecutionStatus = 'Running'"):
         await client.get_workflow_handle(w.id, run_id=w.run_id).terminate("test finished")
+
+
+async def state_when(handle, query, predicate, timeout: float = 10.0):  # noqa: ANN001, ANN201
+    """Ask the workflow's `query` until `predicate(state)` holds; fail after `timeout` seconds."""
+    import asyncio
+
+    for _ in range(int(timeout * 10)):
+        state = await handle.query(query)
+        if predicate(state):
+            return state
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{handle.id} never got there; last stage: {state.stage}")

@@ -10,33 +10,16 @@ from __future__ import annotations
 import time
 from datetime import date, timedelta
 
-import pytest
-from pydantic_ai.durable_exec.temporal import PydanticAIPlugin
 from sqlalchemy import select
-from temporalio.testing import WorkflowEnvironment
 
-from hrops.settings import Settings
 from tests.test_record_change_workflow import NEW_HOME
 from tools.hr.changes import RecordChange
 from tools.store.db import session_scope
 from tools.store.models import AuditEntry, EmployeeAddress, Notification, Role
-from workflows import search_attributes, task_queues
+from workflows import task_queues
 from workflows.record_change.messages import ChangeRequest, Stage
 from workflows.record_change.workflow import RecordChangeWorkflow
 from workflows.worker import build_worker
-
-
-@pytest.fixture
-async def skipping_env():
-    env = await WorkflowEnvironment.start_time_skipping_v2(
-        dev_server_existing_path=str(Settings().temporal_cli()),
-        dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"],
-        search_attributes=search_attributes.ALL,
-        plugins=[PydanticAIPlugin()],
-        dev_server_log_level="error",
-    )
-    yield env
-    await env.shutdown()
 
 
 async def test_unanswered_request_is_reminded_escalated_and_closed(

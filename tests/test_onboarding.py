@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from hrops import onboarding_service as onb
 from hrops import request_service as svc
-from tests.conftest import TODAY
+from tests.conftest import TODAY, state_when
 from tools.onboarding.schemas import NewHire
 from tools.store.db import session_scope
 from tools.store.models import (
@@ -285,20 +285,12 @@ async def test_day_one_comes_on_a_durable_timer_and_the_readiness_report_goes_ou
             ("amy.hughes", Stage.AWAITING_APPROVAL),
             ("li.wei", Stage.AWAITING_PLAN_APPROVAL),
         ):
-            for _ in range(100):
-                state = await handle.query(OnboardingWorkflow.state)
-                if state.stage is stage:
-                    break
-                await asyncio.sleep(0.1)
+            await state_when(handle, OnboardingWorkflow.state, lambda s, st=stage: s.stage is st)
             await handle.execute_update(
                 OnboardingWorkflow.decide,
                 Decision(request_id="REQ-1", approver=approver, verdict=Verdict.APPROVE),
             )
-        for _ in range(100):
-            if (await handle.query(OnboardingWorkflow.state)).stage is Stage.READY:
-                break
-            await asyncio.sleep(0.1)
-        assert (await handle.query(OnboardingWorkflow.state)).stage is Stage.READY
+        await state_when(handle, OnboardingWorkflow.state, lambda s: s.stage is Stage.READY)
         await env.fast_forward(handle, timedelta(days=15))
         final = await handle.result()
     assert final.stage is Stage.COMPLETED and final.readiness.ready
@@ -306,3 +298,50 @@ async def test_day_one_comes_on_a_durable_timer_and_the_readiness_report_goes_ou
     with session_scope(catalogue) as s:
         told = set(s.scalars(select(Notification.recipient).where(Notification.kind == "day1_readiness")))
     assert told == {"admin", "li.wei"}
+
+
+async def test_an_offer_withdrawn_while_its_legacy_entry_waits_for_a_person(
+    legacy_workers, sim, demo, monkeypatch
+):
+    """Withdrawn during provisioning: the legacy push (stuck on a missing birth date) is cancelled
+    before it enters anything, and the records, account and equipment request are undone."""
+    from hrops.cli.demo_processes import _team_in
+    from hrops.settings import reset_settings
+    from workflows.legacy_sync.messages import LegacySyncState
+
+    monkeypatch.setenv("HROPS_LEGACY_SYNC", '["classic_hris"]')
+    reset_settings()
+    client = legacy_workers
+    code, head, city, currency, amount = _team_in(demo, ("Shanghai", "Beijing", "Shenzhen"), TODAY, set())
+    offer = {
+        **OFFER,
+        "org_unit": code,
+        "manager_id": head,
+        "location": city,
+        "currency": currency,
+        "amount": amount,
+    }
+    sub = await onb.submit_onboarding(client, svc.principal("admin"), NewHire(**offer))
+    state = await _until(client, sub.request_id, {"awaiting_approval"})
+    await svc.decide(
+        client, sub.request_id, svc.principal(state.approval.pending_usernames[0]), Verdict.APPROVE
+    )
+    state = await svc.wait_for_stage(client, sub.request_id, {"provisioning"})
+    for _ in range(300):
+        state = await svc.show(client, sub.request_id)
+        if state.legacy:
+            push = await client.get_workflow_handle(state.legacy[0].workflow_id).query(
+                "state", result_type=LegacySyncState
+            )
+            if push.stage == "needs_attention":
+                break
+        await asyncio.sleep(0.1)
+    assert push.task is not None and "birth_date" in push.task.message
+    await svc.cancel(client, sub.request_id, svc.principal("admin"), "candidate declined")
+    state = await _until(client, sub.request_id, {"cancelled"})
+    assert state.undone[0].startswith("legacy push legacy-classic_hris-new_hire-") and state.undone[
+        0
+    ].endswith("cancelled")
+    assert [u.split(":")[0] for u in state.undone[1:]] == ["equipment", "account", "records"]
+    described = await client.get_workflow_handle(state.legacy[0].workflow_id).describe()
+    assert described.status.name == "CANCELED" and sim.rows() == []

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from hrops import request_service as svc
 from hrops.cli import app
-from tests.conftest import TODAY
+from tests.conftest import TODAY, state_when
 from tests.test_record_change_workflow import _pending_for
 from tools.hr.changes import RecordChange
 from tools.store.db import session_scope
@@ -147,20 +147,16 @@ async def test_an_approved_future_raise_waits_for_its_effective_date(manual_cloc
             RecordChangeWorkflow.run, request, id="record-change-E1003-pay", task_queue=task_queues.MAIN
         )
         for approver in ("li.wei", "chen.jing"):
-            for _ in range(100):
-                state = await handle.query(RecordChangeWorkflow.state)
-                if state.approval and approver in state.approval.pending_usernames:
-                    break
-                await asyncio.sleep(0.1)
+            await state_when(
+                handle,
+                RecordChangeWorkflow.state,
+                lambda s, a=approver: s.approval and a in s.approval.pending_usernames,
+            )
             await handle.execute_update(
                 RecordChangeWorkflow.decide,
                 Decision(request_id="REQ-1", approver=approver, verdict=Verdict.APPROVE),
             )
-        for _ in range(100):
-            state = await handle.query(RecordChangeWorkflow.state)
-            if state.stage is Stage.SCHEDULED:
-                break
-            await asyncio.sleep(0.1)
+        state = await state_when(handle, RecordChangeWorkflow.state, lambda s: s.stage is Stage.SCHEDULED)
         assert (
             state.stage is Stage.SCHEDULED
             and state.scheduled_for.date() - state.requested_at.date() == timedelta(days=8)

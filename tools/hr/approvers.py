@@ -3,7 +3,6 @@ who stands in for an absent approver and whom an unanswered step escalates to.""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
@@ -14,6 +13,7 @@ from tools.approvals import rules as approval_rules
 from tools.approvals.people import NobodyToApprove, delegates, managers_of, people_for
 from tools.approvals.rules import ChangeFacts, ChangeType, Step, Timers
 from tools.hr.access import store
+from tools.hr.changes import ChangeCheck, RecordChange
 from tools.hr.schemas import ApproverRef
 from tools.registry import ALL_ROLES, Risk, ToolContext, ToolError, tool
 from tools.store import queries
@@ -28,6 +28,16 @@ class PlanQuery(BaseModel):
     new_manager_id: str | None = Field(None, description="Transfers and manager changes: the new manager")
     increase_percent: Decimal | None = Field(None, description="Salary changes: the rise in percent")
     outside_pay_band: bool | None = Field(None, description="Salary changes: new pay outside the band")
+
+
+def change_plan_query(change: RecordChange, check: ChangeCheck, requested_by: str) -> PlanQuery:
+    """What the rules need to route a record change: its kind, the employee, the check's facts."""
+    return PlanQuery(
+        change=change.kind,
+        employee_id=change.employee_id,
+        requested_by=requested_by,
+        **check.routing.model_dump(),
+    )
 
 
 class PlannedStep(BaseModel):
@@ -46,21 +56,28 @@ class ApprovalPlan(BaseModel):
 
 
 def plan_for(q: PlanQuery) -> ApprovalPlan:
-    """Match the rules and name the people of every step (raises NobodyToApprove)."""
+    """Match the rules and name the people of every step (raises NobodyToApprove).
+
+    An onboarding has no employee yet: its steps are seen from the hiring manager (manager -> the
+    hiring manager, skip_level -> their manager), who locates the people without being the subject."""
     day = today()
-    if q.employee_id is None:
-        if q.change is not ChangeType.ONBOARDING or not q.new_manager_id:
-            raise ToolError("an approval plan needs the employee (or, for an onboarding, the hiring manager)")
-        return _onboarding_plan(q, day)
     with store() as session:
-        employee = session.get(Employee, q.employee_id.upper())
-        if employee is None:
-            raise ToolError(f"no employee {q.employee_id}")
-        day = max(day, employee.hire_date)  # a future starter: their team as it will be on day 1
-        job = queries.current(session, JobAssignment, employee.id, day)
+        if q.employee_id is None:
+            if q.change is not ChangeType.ONBOARDING or not q.new_manager_id:
+                raise ToolError(
+                    "an approval plan needs the employee (or, for an onboarding, the hiring manager)"
+                )
+            anchor, level, seen_from = q.new_manager_id, q.level, _FROM_HIRING_MANAGER
+        else:
+            employee = session.get(Employee, q.employee_id.upper())
+            if employee is None:
+                raise ToolError(f"no employee {q.employee_id}")
+            day = max(day, employee.hire_date)  # a future starter: their team as it will be on day 1
+            job = queries.current(session, JobAssignment, employee.id, day)
+            anchor, level, seen_from = employee.id, job.level if job else None, {}
         facts = ChangeFacts(
             change=q.change,
-            level=job.level if job else None,
+            level=level,
             increase_percent=q.increase_percent,
             outside_pay_band=q.outside_pay_band,
         )
@@ -69,11 +86,12 @@ def plan_for(q: PlanQuery) -> ApprovalPlan:
         for step in matched.chain:
             people, how = people_for(
                 session,
-                step,
-                employee_id=employee.id,
+                seen_from.get(step, step),
+                employee_id=anchor,
                 day=day,
                 requester=q.requested_by,
                 new_manager_id=q.new_manager_id,
+                subject_may_decide=q.employee_id is None,
             )
             steps.append(PlannedStep(step=step, approvers=people, how=how))
     return ApprovalPlan(
@@ -81,39 +99,13 @@ def plan_for(q: PlanQuery) -> ApprovalPlan:
         why=matched.why,
         considered=matched.considered,
         timers=matched.timers,
-        level=facts.level,
+        level=level,
         steps=steps,
     )
 
 
 # An onboarding's steps, seen from the hiring manager (the hire has no record or account yet).
 _FROM_HIRING_MANAGER = {Step.MANAGER: Step.NEW_MANAGER, Step.SKIP_LEVEL: Step.MANAGER}
-
-
-def _onboarding_plan(q: PlanQuery, day: date) -> ApprovalPlan:
-    facts = ChangeFacts(change=q.change, level=q.level)
-    matched = approval_rules.match(approval_rules.load(get_settings().approval_rules), facts)
-    steps = []
-    with store() as session:
-        for step in matched.chain:
-            people, how = people_for(
-                session,
-                _FROM_HIRING_MANAGER.get(step, step),
-                employee_id=q.new_manager_id,
-                day=day,
-                requester=q.requested_by,
-                new_manager_id=q.new_manager_id,
-                subject_may_decide=True,
-            )
-            steps.append(PlannedStep(step=step, approvers=people, how=how))
-    return ApprovalPlan(
-        rule=matched.rule,
-        why=matched.why,
-        considered=matched.considered,
-        timers=matched.timers,
-        level=q.level,
-        steps=steps,
-    )
 
 
 @tool("approvals.plan", risk=Risk.READ, roles=ALL_ROLES)

@@ -57,6 +57,13 @@ CURRENCIES = frozenset(
 )
 
 
+def known_currency(v: str) -> str:
+    code = (v or "").strip().upper()
+    if code not in CURRENCIES:
+        raise ValueError(f"{v!r} is not a currency we pay in (ISO 4217, e.g. CNY, SGD, USD)")
+    return code
+
+
 class TerminationReason(StrEnum):
     """Reason codes; each implies whether the leaving was voluntary."""
 
@@ -133,13 +140,7 @@ class SalaryDetails(BaseModel):
     currency: str = Field(description="ISO 4217, e.g. CNY, SGD, USD")
     frequency: PayFrequency = PayFrequency.ANNUAL
 
-    @field_validator("currency")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        code = (v or "").strip().upper()
-        if code not in CURRENCIES:
-            raise ValueError(f"{v!r} is not a currency we pay in (ISO 4217, e.g. CNY, SGD, USD)")
-        return code
+    _currency = field_validator("currency")(known_currency)
 
 
 class TerminationDetails(BaseModel):

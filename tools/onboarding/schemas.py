@@ -10,7 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from tools.hr.changes import CURRENCIES
+from tools.approvals.rules import ChangeType
+from tools.hr.approvers import PlanQuery
+from tools.hr.changes import known_currency
 from tools.hr.schemas import PostalAddress
 from tools.store.models import PayFrequency
 
@@ -50,13 +52,7 @@ class NewHire(BaseModel):
     def _upper(cls, v: str) -> str:
         return _text(v).upper()
 
-    @field_validator("currency")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        code = (v or "").strip().upper()
-        if code not in CURRENCIES:
-            raise ValueError(f"{v!r} is not a currency we pay in (ISO 4217, e.g. CNY, SGD, USD)")
-        return code
+    _currency = field_validator("currency")(known_currency)
 
     @property
     def display_name(self) -> str:
@@ -74,6 +70,17 @@ class OnboardingCheck(BaseModel):
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+def offer_plan_query(hire: NewHire, check: OnboardingCheck, requested_by: str) -> PlanQuery:
+    """What the rules need to route an offer: seen from the hiring manager (no record exists yet)."""
+    return PlanQuery(
+        change=ChangeType.ONBOARDING,
+        requested_by=requested_by,
+        new_manager_id=hire.manager_id,
+        level=hire.level,
+        outside_pay_band=check.outside_pay_band,
+    )
 
 
 class HireCreated(BaseModel):

@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         Step,
         UndoArgs,
         Undone,
+        offer_plan_query,
     )
     from tools.registry import ApprovalGrant, ToolContext
     from workflows.approvals import ApprovalChain, Outcome
@@ -131,16 +132,7 @@ class OnboardingWorkflow(RequestWorkflow):
         if not st.check.ok:
             return await self._finish(Stage.INVALID, st.check.problems)
         plan = await call_tool(
-            "approvals.plan",
-            ctx,
-            PlanQuery(
-                change=ChangeType.ONBOARDING,
-                requested_by=st.requested_by,
-                new_manager_id=st.hire.manager_id,
-                level=st.hire.level,
-                outside_pay_band=st.check.outside_pay_band,
-            ),
-            ApprovalPlan,
+            "approvals.plan", ctx, offer_plan_query(st.hire, st.check, st.requested_by), ApprovalPlan
         )
         outcome = await self._approval(ctx, plan, OFFER_EDITABLE, Stage.AWAITING_APPROVAL, "offer")
         if outcome is Outcome.CANCELLED:

@@ -20,7 +20,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from agents.change_summary import ChangeFacts, facts_prompt, summary_agent
-    from tools.hr.approvers import ApprovalPlan, PlanQuery
+    from tools.hr.approvers import ApprovalPlan, change_plan_query
     from tools.hr.changes import EDITABLE, ChangeApplied, ChangeCheck, RecordChange
     from tools.notify.outbox import Message, Queued
     from tools.registry import ToolContext
@@ -138,15 +138,7 @@ class RecordChangeWorkflow(RequestWorkflow):
         if not check.ok:
             return check, None
         plan = await call_tool(
-            "approvals.plan",
-            ctx,
-            PlanQuery(
-                change=change.kind,
-                employee_id=change.employee_id,
-                requested_by=st.requested_by,
-                **check.routing.model_dump(),
-            ),
-            ApprovalPlan,
+            "approvals.plan", ctx, change_plan_query(change, check, st.requested_by), ApprovalPlan
         )
         return check, plan
 
