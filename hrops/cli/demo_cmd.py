@@ -1,7 +1,9 @@
 """`hrops demo`: the product's main job on its embedded defaults, narrated step by step.
 
 Starts the stack, seeds the demo company, runs an address change through manager approval,
-pushes the newest hires into the stand-in legacy HR system and prints where to look. Safe to run again: the stack and the company are reused, and each run
+pushes the newest hires into the stand-in legacy HR system, onboards two new hires (one in
+Chinese) through the offer and plan approvals to their readiness report, applies a transfer and
+undoes it, and prints where to look. Safe to run again: the stack and the company are reused, and each run
 picks an employee who has not had a demo request yet.
 """
 
@@ -75,7 +77,8 @@ def _pick_employee(url: str, today: date) -> tuple[str, str]:
 
 
 def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo company")) -> None:
-    """Bring the stack up, seed the demo company, run an address change through approval."""
+    """Start the stack, seed the demo company, then run an address change, a legacy push, two onboardings
+    and a transfer with its undo, each through its approvals."""
     from hrops import request_service as svc
     from hrops.clock import today
     from hrops.temporal_client import connect
