@@ -78,3 +78,24 @@ def test_store_and_tools_work_on_postgres(pg_url: str) -> None:
         assert audit.verify_chain(s) == []
     with pytest.raises(DBAPIError, match="append-only"), session_scope(pg_url, write=True) as s:
         s.execute(text("DELETE FROM audit_log"))
+
+
+def test_analytics_answers_the_same_on_postgres(pg_url: str) -> None:
+    from tests.conftest import TODAY
+    from tools.analytics.engine import answer
+    from tools.analytics.query import AnalyticsQuery
+    from tools.store.identity import resolve_principal
+
+    migrate(pg_url)
+    tiny.build(pg_url)
+    with session_scope(pg_url) as s:
+        admin = resolve_principal(s, "admin", TODAY)
+        q = AnalyticsQuery(metrics=["headcount", "average_tenure"], by=["org_unit"])
+        got = {r.groups["org_unit"]: r.values["headcount"] for r in answer(s, admin, q, TODAY).rows}
+        year = AnalyticsQuery(
+            metrics=["attrition_rate", "mandatory_overdue"],
+            period={"start": "2025-01-01", "end": "2025-12-31"},
+        )
+        [row] = answer(s, admin, year, TODAY).rows
+    assert got == {"ROOT": 2, "ENG-PLAT": 2}
+    assert round(row.values["attrition_rate"], 1) == 22.2 and row.values["mandatory_overdue"] == 0

@@ -1,0 +1,262 @@
+"""Answer a typed query for one asker: scope, compile, run (row cap, timeout), then ratios,
+comparison, top-N, shares and suppression of small sensitive groups. The answer carries its
+provenance: metric and definition version, period, scope, population."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+from pydantic import BaseModel
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from tools.analytics.catalogue import MIN_GROUP, Catalogue, Sensitivity, load
+from tools.analytics.compiler import LEARNING, Grouping, Scope, build
+from tools.analytics.query import AnalyticsQuery, buckets, shifted
+from tools.store import queries
+from tools.store.identity import ALL_SEEING, Principal
+from tools.store.models import OrgUnit, Role
+
+ROW_CAP = 10_000
+TIMEOUT_S = 10.0
+ANALYST_ROLES = {*ALL_SEEING, Role.COMP_ANALYST}
+
+
+class Refused(Exception):
+    """The question cannot be answered for this asker, with the reason."""
+
+
+class Row(BaseModel):
+    period: str
+    groups: dict[str, str] = {}
+    values: dict[str, float | None]
+    people: int
+    compared: dict[str, float | None] = {}
+    share: dict[str, float | None] = {}
+    suppressed: bool = False
+
+
+class Answer(BaseModel):
+    query: AnalyticsQuery
+    rows: list[Row]
+    period: tuple[date, date]
+    compare_period: tuple[date, date] | None = None
+    scope: str
+    version: int
+    provenance: str
+    sql: list[str]
+    notes: list[str] = []
+
+
+def scope_for(session: Session, who: Principal, day: date) -> Scope:
+    """Admin, HR ops and comp analysts: everyone. HRBP: their organisations. Manager: the units they head."""
+    if who.has(*ANALYST_ROLES):
+        return Scope(None, "the whole company")
+    if who.hrbp_org_ids:
+        return Scope(frozenset(who.hrbp_org_ids), f"the organisations {who.username} covers as HRBP")
+    if who.has(Role.MANAGER) and who.employee_id:
+        heads = session.scalars(select(OrgUnit.id).where(OrgUnit.head_employee_id == who.employee_id)).all()
+        ids = {i for h in heads for i in queries.subtree_ids(session, h)}
+        if ids:
+            names = session.scalars(select(OrgUnit.name).where(OrgUnit.id.in_(heads))).all()
+            return Scope(frozenset(ids), " + ".join(sorted(names)))
+        raise Refused(f"{who.username} heads no organisation unit, so there is no organisation to report on")
+    raise Refused("analytics answers are for managers, HRBPs and HR; ask your manager or HR")
+
+
+def _grouping(session: Session, roots: list[OrgUnit], scope_ids: frozenset[int] | None) -> Grouping:
+    """Group units under the level below the root(s): `by department` in a division means its departments."""
+    labels: dict[int, str] = {}
+    for unit in session.scalars(select(OrgUnit)):
+        if scope_ids is not None and unit.id not in scope_ids:
+            continue
+        path = [int(p) for p in unit.path.strip("/").split("/") if p]
+        for root in roots:
+            root_path = [int(p) for p in root.path.strip("/").split("/") if p]
+            if path[: len(root_path)] == root_path:
+                top = path[len(root_path)] if len(path) > len(root_path) else root.id
+                labels[unit.id] = top
+    codes = {
+        u.id: u.code for u in session.scalars(select(OrgUnit).where(OrgUnit.id.in_(set(labels.values()))))
+    }
+    return Grouping({k: codes[v] for k, v in labels.items()})
+
+
+def _roots(
+    session: Session, scope: Scope, org_code: str | None
+) -> tuple[list[OrgUnit], frozenset[int] | None]:
+    if org_code:
+        unit = queries.org_by_code(session, org_code.upper())
+        if unit is None or (scope.org_ids is not None and unit.id not in scope.org_ids):
+            raise Refused(f"no org unit {org_code} in {scope.label}")
+        return [unit], frozenset(queries.subtree_ids(session, unit.id))
+    if scope.org_ids is None:
+        return list(session.scalars(select(OrgUnit).where(OrgUnit.parent_id.is_(None)))), None
+    units = session.scalars(select(OrgUnit).where(OrgUnit.id.in_(scope.org_ids))).all()
+    tops = [u for u in units if u.parent_id not in scope.org_ids]
+    return tops, scope.org_ids
+
+
+@contextmanager
+def _deadline(session: Session, seconds: float) -> Iterator[None]:
+    """Stop a statement that runs longer than `seconds` (SQLite: progress handler; Postgres: statement_timeout)."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(seconds * 1000)}")
+        yield
+        return
+    raw = conn.connection.driver_connection
+    stop = time.monotonic() + seconds
+    raw.set_progress_handler(lambda: int(time.monotonic() > stop), 10_000)
+    try:
+        yield
+    finally:
+        raw.set_progress_handler(None, 0)
+
+
+def answer(
+    session: Session, who: Principal, q: AnalyticsQuery, today: date, cat: Catalogue | None = None
+) -> Answer:
+    cat = cat or load()
+    scope = scope_for(session, who, today)
+    roots, ids = _roots(session, scope, q.org_unit)
+    grouping = _grouping(session, roots, ids)
+    dims = [d.value for d in q.by]
+    filters = {k.value: v for k, v in q.filters.items()}
+    learning_dims = [d for d in dims + list(filters) if cat.dimensions[d].learning_only]
+    start, end = q.period.resolve(today, cat.fiscal_year_starts)
+    if end > today:
+        end = today
+    sqls: list[str] = []
+    dialect = "postgres" if session.bind and session.bind.dialect.name == "postgresql" else "sqlite"
+
+    def run(measure: str, metric_name: str, s: date, e: date) -> dict[tuple, tuple[float | None, int]]:
+        metric = cat.metrics[metric_name]
+        if learning_dims and measure not in LEARNING:
+            raise Refused(f"{cat.metrics[metric_name].en} cannot be split by course category")
+        stmt = build(metric, measure, s, e, dims, filters, ids, grouping, ROW_CAP)
+        sql = stmt.sql(dialect=dialect)
+        sqls.append(sql)
+        with _deadline(session, TIMEOUT_S):
+            rows = session.execute(text(sql)).mappings().all()
+        out = {}
+        for r in rows:
+            key = tuple(str(r[f"g{i}"]) for i in range(len(dims))) + (
+                (r["currency"],) if "currency" in r else ()
+            )
+            out[key] = (float(r["value"]) if r["value"] is not None else None, int(r["people"]))
+        return out
+
+    def values(metric_name: str, s: date, e: date) -> dict[tuple, tuple[float | None, int]]:
+        m = cat.metrics[metric_name]
+        if m.kind != "ratio":
+            return run(m.measure or "", metric_name, s, e)
+        if m.per == "average_headcount":
+            first, last = run("employees", "headcount", s, s), run("employees", "headcount", s, e)
+            per = {
+                k: (
+                    ((first.get(k, (0, 0))[0] or 0) + (last.get(k, (0, 0))[0] or 0)) / 2,
+                    last.get(k, (0, 0))[1],
+                )
+                for k in {*first, *last}
+            }
+        else:
+            per = values(m.per or "", s, e)
+        of = (
+            run("completions_of_enrolments", metric_name, s, e)
+            if m.of == "completions_of_enrolments"
+            else values(m.of or "", s, e)
+        )
+        scale = 100.0 if m.unit == "percent" else 1.0
+        return {
+            k: ((of.get(k, (0, 0))[0] or 0) / p[0] * scale if p[0] else None, p[1]) for k, p in per.items()
+        }
+
+    periods = buckets(start, end, q.grain, cat.fiscal_year_starts)
+    rows: list[Row] = []
+    compare_period = shifted(start, end, q.compare_to) if q.compare_to else None
+    for label, s, e in periods:
+        results = {m.value: values(m.value, s, e) for m in q.metrics}
+        compared = (
+            {m.value: values(m.value, *shifted(s, e, q.compare_to)) for m in q.metrics}
+            if q.compare_to
+            else {}
+        )
+        keys = sorted({k for r in results.values() for k in r})
+        for key in keys:
+            groups = dict(zip(dims, key[: len(dims)], strict=False))
+            if len(key) > len(dims):
+                groups["currency"] = key[-1]
+            rows.append(
+                Row(
+                    period=label,
+                    groups=groups,
+                    values={m: results[m].get(key, (None, 0))[0] for m in results},
+                    people=max(results[m].get(key, (None, 0))[1] for m in results),
+                    compared={m: compared[m].get(key, (None, 0))[0] for m in compared},
+                )
+            )
+    notes = _suppress(rows, q, cat)
+    if q.percent_of_total:
+        for m in (x.value for x in q.metrics):
+            for label in {r.period for r in rows}:
+                total = sum(r.values[m] or 0 for r in rows if r.period == label)
+                for r in rows:
+                    if r.period == label:
+                        r.share[m] = (
+                            (r.values[m] or 0) / total * 100 if total and r.values[m] is not None else None
+                        )
+    if q.order or q.top_n:
+        first = q.metrics[0].value
+        rows.sort(
+            key=lambda r: (r.period, -(r.values[first] or 0) if q.order != "asc" else (r.values[first] or 0))
+        )
+        if q.top_n:
+            kept: list[Row] = []
+            for label in dict.fromkeys(r.period for r in rows):
+                kept += [r for r in rows if r.period == label][: q.top_n]
+            rows = kept
+    population = sum(r.people for r in rows if r.period == periods[-1][0])
+    names = ", ".join(cat.metrics[m.value].en for m in q.metrics)
+    when = f"{start} to {end}" if start != end else f"on {end}"
+    provenance = (
+        f"{names} (catalogue v{cat.version}), {when}, scope: {scope.label}"
+        + (f" / {q.org_unit.upper()}" if q.org_unit else "")
+        + f", {population} people counted"
+    )
+    return Answer(
+        query=q,
+        rows=rows,
+        period=(start, end),
+        compare_period=compare_period,
+        scope=scope.label,
+        version=cat.version,
+        provenance=provenance,
+        sql=sqls,
+        notes=notes,
+    )
+
+
+def _suppress(rows: list[Row], q: AnalyticsQuery, cat: Catalogue) -> list[str]:
+    """Sensitive figures of fewer than 5 people are hidden; when only one group in a period would
+    be hidden, the next smallest goes too, so it cannot be worked out from a total."""
+    sensitive = any(cat.metrics[m.value].sensitivity is Sensitivity.SENSITIVE for m in q.metrics) or any(
+        cat.dimensions[d.value].sensitivity is Sensitivity.SENSITIVE for d in q.by
+    )
+    if not sensitive:
+        return []
+    hidden = 0
+    for label in dict.fromkeys(r.period for r in rows):
+        group = sorted((r for r in rows if r.period == label), key=lambda r: r.people)
+        small = [r for r in group if r.people < MIN_GROUP]
+        if len(small) == 1 and len(group) > 1:
+            small.append(group[1])
+        for r in small:
+            r.suppressed = True
+            r.values = dict.fromkeys(r.values)
+            r.compared = dict.fromkeys(r.compared)
+            hidden += 1
+    return [f"{hidden} group(s) hidden: sensitive figures need at least {MIN_GROUP} people"] if hidden else []
