@@ -19,6 +19,7 @@ def _register() -> None:
     from hrops.cli import (
         admin_cmds,
         approval_cmds,
+        ask_cmd,
         bulk_cmds,
         demo_cmd,
         io_cmds,
@@ -38,6 +39,7 @@ def _register() -> None:
         bulk_cmds,
         approval_cmds,
         legacy_cmds,
+        ask_cmd,
         admin_cmds,
         demo_cmd,
     ):

@@ -78,7 +78,7 @@ def _pick_employee(url: str, today: date) -> tuple[str, str]:
 
 def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo company")) -> None:
     """Start the stack, seed the demo company, then run an address change, a legacy push, two onboardings
-    and a transfer with its undo, each through its approvals."""
+    and a transfer with its undo, each through its approvals, and ask data questions as two managers."""
     from hrops import request_service as svc
     from hrops.clock import today
     from hrops.temporal_client import connect
@@ -170,7 +170,8 @@ def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo co
     from hrops.cli import demo_processes
 
     step = demo_processes.onboard_two(cfg, ops_user, 8)
-    demo_processes.transfer_and_undo(cfg, ops_user, step)
+    step = demo_processes.transfer_and_undo(cfg, ops_user, step)
+    demo_processes.ask_as_two_managers(cfg, step)
 
     _step("Where to look")
     ui = (

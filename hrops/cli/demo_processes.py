@@ -4,6 +4,7 @@ approvals to their readiness report, and a transfer applied, pushed to the legac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import date, timedelta
 
@@ -163,7 +164,12 @@ def _transfer_target(url: str, day: date) -> tuple[str, str] | None:
         for employee_id in legacy_service.new_hires(DEMO_NEW_HIRE_DAYS, day):
             employee = s.get(Employee, employee_id)
             job = queries.current(s, JobAssignment, employee_id, day)
-            if employee_id in done or job is None or not queries.employed_on(employee, day):
+            if (
+                employee_id in done
+                or job is None
+                or not queries.employed_on(employee, day)
+                or job.valid_from >= day
+            ):
                 continue
             division = s.get(OrgUnit, job.org_unit_id).path.split("/")[2]
             for unit in s.scalars(select(OrgUnit).where(OrgUnit.kind == "team").order_by(OrgUnit.code)):
@@ -173,7 +179,7 @@ def _transfer_target(url: str, day: date) -> tuple[str, str] | None:
     return None
 
 
-def transfer_and_undo(cfg, ops_user: str, n: int) -> None:  # noqa: ANN001 - Settings
+def transfer_and_undo(cfg, ops_user: str, n: int) -> int:  # noqa: ANN001 - Settings
     """A transfer through both managers and the HRBP, applied and pushed to the legacy system,
     then undone through the same approvals."""
     from hrops import request_service as svc
@@ -182,7 +188,7 @@ def transfer_and_undo(cfg, ops_user: str, n: int) -> None:  # noqa: ANN001 - Set
     target = _transfer_target(cfg.db_url, today())
     if target is None:
         console.print("skipped the transfer: no new hire left without a demo request (`hrops seed --reset`)")
-        return
+        return n
     employee_id, unit = target
     _step(
         f"{n}. HR ops moves a recent hire to another department",
@@ -205,3 +211,41 @@ def transfer_and_undo(cfg, ops_user: str, n: int) -> None:  # noqa: ANN001 - Set
     undo_id = svc.requests_for(employee_id)[-1]
     approve_waiting(cfg, undo_id)
     request_cmds.requests_show(undo_id)
+    return n + 3
+
+
+# Five questions, English and Chinese, asked by two managers: each answer covers their own unit only.
+QUESTIONS = (
+    (0, "headcount by department"),
+    (0, "这个月我们单位的学习数据如何?"),
+    (0, "attrition in my org last quarter vs the same quarter last year"),
+    (1, "各部门的在职人数"),
+    (1, "which location has the most hires last year"),
+)
+
+
+def ask_as_two_managers(cfg, n: int) -> int:  # noqa: ANN001 - Settings
+    """Data questions in both languages, scoped to each asker's organisation. Returns the next step number."""
+    import typer
+    from sqlalchemy import select
+
+    from hrops.cli import ask_cmd
+    from tools.store.db import session_scope
+    from tools.store.models import OrgUnit, User
+
+    with session_scope(cfg.db_url) as s:
+        managers = [
+            (u.username, unit.name)
+            for unit in s.scalars(select(OrgUnit).where(OrgUnit.kind == "division").order_by(OrgUnit.code))
+            if (u := s.scalar(select(User).where(User.employee_id == unit.head_employee_id, User.active)))
+        ][:2]
+    if len(managers) < 2:
+        console.print("skipped the data questions: fewer than two division heads with accounts")
+        return n
+    for who, question in QUESTIONS:
+        user, unit = managers[who]
+        _step(f"{n}. {user} (head of {unit}) asks", f'hrops ask "{question}" --as {user}')
+        with contextlib.suppress(typer.Exit):  # a refusal is printed with its reason
+            ask_cmd.ask(question, as_user=user, json_out=False)
+        n += 1
+    return n

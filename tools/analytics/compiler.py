@@ -39,6 +39,7 @@ class Scope:
 
     org_ids: frozenset[int] | None
     label: str
+    label_zh: str = ""
 
 
 @dataclass(frozen=True)

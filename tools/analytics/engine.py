@@ -45,6 +45,7 @@ class Answer(BaseModel):
     period: tuple[date, date]
     compare_period: tuple[date, date] | None = None
     scope: str
+    scope_zh: str = ""
     version: int
     provenance: str
     sql: list[str]
@@ -54,15 +55,21 @@ class Answer(BaseModel):
 def scope_for(session: Session, who: Principal, day: date) -> Scope:
     """Admin, HR ops and comp analysts: everyone. HRBP: their organisations. Manager: the units they head."""
     if who.has(*ANALYST_ROLES):
-        return Scope(None, "the whole company")
+        return Scope(None, "the whole company", "全公司")
     if who.hrbp_org_ids:
-        return Scope(frozenset(who.hrbp_org_ids), f"the organisations {who.username} covers as HRBP")
+        return Scope(
+            frozenset(who.hrbp_org_ids), f"the organisations {who.username} covers as HRBP", "HRBP负责的组织"
+        )
     if who.has(Role.MANAGER) and who.employee_id:
         heads = session.scalars(select(OrgUnit.id).where(OrgUnit.head_employee_id == who.employee_id)).all()
         ids = {i for h in heads for i in queries.subtree_ids(session, h)}
         if ids:
-            names = session.scalars(select(OrgUnit.name).where(OrgUnit.id.in_(heads))).all()
-            return Scope(frozenset(ids), " + ".join(sorted(names)))
+            units = session.scalars(select(OrgUnit).where(OrgUnit.id.in_(heads))).all()
+            return Scope(
+                frozenset(ids),
+                " + ".join(sorted(u.name for u in units)),
+                "、".join(sorted(u.name_zh or u.name for u in units)),
+            )
         raise Refused(f"{who.username} heads no organisation unit, so there is no organisation to report on")
     raise Refused("analytics answers are for managers, HRBPs and HR; ask your manager or HR")
 
@@ -219,13 +226,14 @@ def answer(
             for label in dict.fromkeys(r.period for r in rows):
                 kept += [r for r in rows if r.period == label][: q.top_n]
             rows = kept
-    population = sum(r.people for r in rows if r.period == periods[-1][0])
+    last = periods[-1][0]
+    population = sum(r.people for r in rows if r.period == last)
     names = ", ".join(cat.metrics[m.value].en for m in q.metrics)
     when = f"{start} to {end}" if start != end else f"on {end}"
     provenance = (
         f"{names} (catalogue v{cat.version}), {when}, scope: {scope.label}"
         + (f" / {q.org_unit.upper()}" if q.org_unit else "")
-        + f", {population} people counted"
+        + (f", {population} people in {last}" if q.grain else f", {population} people counted")
     )
     return Answer(
         query=q,
@@ -233,6 +241,7 @@ def answer(
         period=(start, end),
         compare_period=compare_period,
         scope=scope.label,
+        scope_zh=scope.label_zh or scope.label,
         version=cat.version,
         provenance=provenance,
         sql=sqls,

@@ -407,3 +407,17 @@ class EquipmentRequest(Base):
     status: Mapped[str] = mapped_column(String(20), default=EquipmentStatus.REQUESTED, info=INTERNAL)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+
+
+class UnansweredQuestion(Base):
+    """A data question the analytics parser refused: kept so coverage grows where people ask.
+    The text is the asker's own words and may name people: it is shown to admins only."""
+
+    __tablename__ = "unanswered_questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+    asked_by: Mapped[str] = mapped_column(String(80), index=True, info=INTERNAL)
+    language: Mapped[str] = mapped_column(String(5), info=INTERNAL)
+    question: Mapped[str] = mapped_column(String(1000), info=PERSONAL)
+    reason: Mapped[str] = mapped_column(String(500), info=INTERNAL)

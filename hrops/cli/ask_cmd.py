@@ -1,0 +1,76 @@
+"""`hrops ask "QUESTION"`: a data question in English or Chinese, answered for the asker's
+organisation only, with where the number came from."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from hrops.cli.common import console, fail, settings
+
+AS_HELP = "Ask as this user (username or employee id); default HROPS_USER"
+BAR = 30
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(ask)
+
+
+def ask(
+    question: str = typer.Argument(
+        ..., help='e.g. "attrition in my org last quarter" or "这个月我们单位的学习数据如何?"'
+    ),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print the typed query and the answer as JSON"),
+) -> None:
+    """Ask a question about HR and learning data; refused with a reason when it cannot be answered."""
+    from hrops import request_service as svc
+    from hrops.clock import today
+    from tools.analytics.ask import ask as ask_question
+    from tools.analytics.catalogue import load
+    from tools.store.db import session_scope
+
+    try:
+        who = svc.principal(as_user or settings().user)
+    except svc.RequestError as e:
+        fail(str(e))
+    with session_scope(settings().db_url, write=True) as session:
+        result = ask_question(session, who, question, today())
+    if json_out:
+        console.print_json(result.model_dump_json(exclude={"answer": {"sql"}}))
+        return
+    console.print(result.text, highlight=False)
+    if result.answer is None:
+        raise typer.Exit(1)
+    _table(result.answer, load())
+    console.print(f"[dim]{result.answer.provenance}[/]", highlight=False)
+    for note in result.answer.notes:
+        console.print(f"[dim]{note}[/]", highlight=False)
+
+
+def _table(a, cat) -> None:  # noqa: ANN001 - tools.analytics.engine.Answer, Catalogue
+    from tools.analytics.ask import fmt
+
+    metrics = [m.value for m in a.query.metrics]
+    dims = list(a.rows[0].groups) if a.rows else []
+    table = Table("period", *dims, *(cat.metrics[m].en for m in metrics))
+    if a.query.compare_to:
+        table.add_column(f"{cat.metrics[metrics[0]].en} ({a.query.compare_to.value.replace('_', ' ')})")
+    if a.query.percent_of_total:
+        table.add_column("share")
+    first = metrics[0]
+    top = max((r.values[first] or 0 for r in a.rows), default=0)
+    currencies = {r.groups.get("currency") for r in a.rows}
+    show_bars = len(a.rows) > 1 and top > 0 and len(currencies) == 1  # never bars across currencies
+    if show_bars:
+        table.add_column("")
+    for r in a.rows:
+        cells = [r.period, *r.groups.values(), *(fmt(r.values[m], cat.metrics[m].unit) for m in metrics)]
+        if a.query.compare_to:
+            cells.append(fmt(r.compared.get(first), cat.metrics[first].unit))
+        if a.query.percent_of_total:
+            cells.append(fmt(r.share.get(first), "percent"))
+        if show_bars:
+            cells.append("█" * round((r.values[first] or 0) / top * BAR))
+        table.add_row(*cells)
+    console.print(table)

@@ -1,0 +1,154 @@
+"""Ask a data question in English or Chinese: parse it offline, answer it through the semantic layer
+for the asker's scope, say it in the question's language, or refuse with the reason and the
+nearest questions that can be answered (and keep the refused question so coverage can grow)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hrops.clock import now
+from tools.analytics.catalogue import Catalogue, load
+from tools.analytics.engine import Answer, Refused, answer, scope_for
+from tools.analytics.parser import Parsed, parse
+from tools.store import audit, queries
+from tools.store.identity import Principal
+from tools.store.models import JobAssignment, OrgUnit, UnansweredQuestion
+
+CANNOT = {"en": "I can't answer that yet", "zh": "这个问题我还不能回答"}
+UNITS_ZH = {
+    "people": "人",
+    "hours": "小时",
+    "percent": "%",
+    "years": "年",
+    "enrolments": "人次",
+    "completions": "人次",
+}
+
+
+class Asked(BaseModel):
+    question: str
+    parsed: Parsed
+    answer: Answer | None = None
+    text: str  # the answer, or the refusal, in the question's language
+    refused: bool = False
+
+
+def values_in_scope(session: Session, who: Principal, day: date) -> dict[str, list[str]]:
+    """The words the parser may read as filters: locations, job families, levels, org unit codes."""
+    try:
+        scope = scope_for(session, who, day)
+    except Refused:
+        return {}
+    jobs = select(JobAssignment).where(*queries.in_force(JobAssignment, day))
+    if scope.org_ids is not None:
+        jobs = jobs.where(JobAssignment.org_unit_id.in_(scope.org_ids))
+    rows = session.scalars(jobs).all()
+    units = select(OrgUnit.code)
+    if scope.org_ids is not None:
+        units = units.where(OrgUnit.id.in_(scope.org_ids))
+    return {
+        "location": sorted({r.location for r in rows}),
+        "job_family": sorted({r.job_family for r in rows}),
+        "level": sorted({r.level for r in rows}),
+        "org_unit": sorted(session.scalars(units)),
+    }
+
+
+def ask(session: Session, who: Principal, question: str, today: date, cat: Catalogue | None = None) -> Asked:
+    cat = cat or load()
+    parsed = parse(question, values_in_scope(session, who, today), cat)
+    lang = parsed.language
+    if parsed.query is None:
+        _keep(session, who, parsed, question)
+        nearest = "; ".join(f'"{q}"' for q in parsed.nearest)
+        text = f"{CANNOT[lang]}: {parsed.reason}. " + (
+            f"I can answer, for example: {nearest}" if lang == "en" else f"可以这样问:{nearest}"
+        )
+        return Asked(question=question, parsed=parsed, text=text, refused=True)
+    try:
+        result = answer(session, who, parsed.query, today, cat)
+    except Refused as e:
+        return Asked(question=question, parsed=parsed, text=f"{CANNOT[lang]}: {e}", refused=True)
+    audit.append(
+        session,
+        audit.AuditEvent(
+            actor=who.username,
+            action="analytics.answered",
+            details={
+                "metrics": [m.value for m in parsed.query.metrics],
+                "by": [d.value for d in parsed.query.by],
+                "scope": result.scope,
+                "rows": len(result.rows),
+                "suppressed": sum(r.suppressed for r in result.rows),
+            },
+        ),
+    )
+    return Asked(question=question, parsed=parsed, answer=result, text=narrative(result, lang, cat))
+
+
+def _keep(session: Session, who: Principal, parsed: Parsed, question: str) -> None:
+    session.add(
+        UnansweredQuestion(
+            asked_at=now(),
+            asked_by=who.username,
+            language=parsed.language,
+            question=question[:1000],
+            reason=(parsed.reason or "")[:500],
+        )
+    )
+
+
+def fmt(value: float | None, unit: str, lang: str = "en") -> str:
+    if value is None:
+        return "suppressed" if lang == "en" else "已隐藏"
+    number = f"{value:,.1f}" if unit in ("percent", "hours", "years", "currency") else f"{value:,.0f}"
+    if unit == "percent":
+        return number + "%"
+    if lang == "zh":
+        return number + UNITS_ZH.get(unit, "")
+    if unit == "currency":
+        return number
+    return f"{number} {'person' if unit == 'people' and value == 1 else unit}"
+
+
+def narrative(a: Answer, lang: str, cat: Catalogue) -> str:
+    """One or two sentences in the question's language, from the numbers only."""
+    first = a.query.metrics[0].value
+    m = cat.metrics[first]
+    name = m.zh if lang == "zh" else m.en
+    rows = [r for r in a.rows if not r.suppressed]
+    start, end = a.period
+    if not a.rows:
+        return f"没有{name}的数据。" if lang == "zh" else f"No {name} in {start} to {end}."
+    if len(a.rows) == 1 and not rows:
+        return (
+            "人数不足5人,敏感数据已隐藏。"
+            if lang == "zh"
+            else "Fewer than 5 people: the figure is suppressed."
+        )
+    if len(a.rows) == 1:
+        r = a.rows[0]
+        value = fmt(r.values[first], m.unit, lang)
+        change = ""
+        if a.query.compare_to and r.compared.get(first) is not None and r.values[first] is not None:
+            before = r.compared[first]
+            change = (
+                f"(对比期为{fmt(before, m.unit, lang)})"
+                if lang == "zh"
+                else f" (compared with {fmt(before, m.unit, lang)})"
+            )
+        which = " / ".join(v for k, v in r.groups.items() if k != "currency")
+        if lang == "zh":
+            return f"{start}至{end},{a.scope_zh}{'内' + which if which else ''}的{name}为{value}{change}。"
+        return f"{name.capitalize()} from {start} to {end} in {a.scope}{', ' + which if which else ''}: {value}{change}."
+    ranked = sorted(rows, key=lambda r: r.values[first] or 0, reverse=True)
+    label = " / ".join(ranked[0].groups.values()) or ranked[0].period
+    low = " / ".join(ranked[-1].groups.values()) or ranked[-1].period
+    hi, lo = fmt(ranked[0].values[first], m.unit, lang), fmt(ranked[-1].values[first], m.unit, lang)
+    if lang == "zh":
+        return f"{start}至{end},{a.scope_zh}内{name}最高的是{label}({hi}),最低的是{low}({lo})。"
+    return f"{name.capitalize()} in {a.scope}, {start} to {end}: highest {label} ({hi}), lowest {low} ({lo})."
