@@ -15,7 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from temporalio.client import Client
 
@@ -25,6 +25,7 @@ from hrops.api import auth
 from hrops.clock import today
 from hrops.settings import Settings, get_settings
 from hrops.temporal_client import TemporalUnavailable, connect
+from tools.analytics.ask import Asked
 from tools.hr.changes import ChangeDetails, RecordChange
 from tools.hr.schemas import PostalAddress
 from tools.registry import registry
@@ -148,6 +149,21 @@ async def request_change(body: ChangeIn, who: Caller, client: Temporal) -> svc.S
         return await svc.submit_change(client, who, change)
     except svc.RequestError as e:
         raise HTTPException(422, str(e)) from None
+
+
+class AskIn(BaseModel):
+    question: str = Field(min_length=1, max_length=1000)
+
+
+@app.post("/api/ask")
+async def ask_question(body: AskIn, who: Caller) -> Asked:
+    """A data question in English or Chinese, answered for the caller's organisation only."""
+    from hrops import analytics_service
+
+    result = await analytics_service.ask(who, body.question)
+    if result.answer is not None:
+        result.answer.sql = []  # the SQL is in the audit trail of the compiler, not for callers
+    return result
 
 
 class CancelIn(BaseModel):

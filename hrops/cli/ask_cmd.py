@@ -24,18 +24,17 @@ def ask(
     json_out: bool = typer.Option(False, "--json", help="Print the typed query and the answer as JSON"),
 ) -> None:
     """Ask a question about HR and learning data; refused with a reason when it cannot be answered."""
+    import asyncio
+
+    from hrops import analytics_service
     from hrops import request_service as svc
-    from hrops.clock import today
-    from tools.analytics.ask import ask as ask_question
     from tools.analytics.catalogue import load
-    from tools.store.db import session_scope
 
     try:
         who = svc.principal(as_user or settings().user)
     except svc.RequestError as e:
         fail(str(e))
-    with session_scope(settings().db_url, write=True) as session:
-        result = ask_question(session, who, question, today())
+    result = asyncio.run(analytics_service.ask(who, question))
     if json_out:
         console.print_json(result.model_dump_json(exclude={"answer": {"sql"}}))
         return

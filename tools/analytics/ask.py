@@ -14,6 +14,7 @@ from hrops.clock import now
 from tools.analytics.catalogue import Catalogue, load
 from tools.analytics.engine import Answer, Refused, answer, scope_for
 from tools.analytics.parser import Parsed, parse
+from tools.analytics.query import AnalyticsQuery
 from tools.store import audit, queries
 from tools.store.identity import Principal
 from tools.store.models import JobAssignment, OrgUnit, UnansweredQuestion
@@ -59,35 +60,82 @@ def values_in_scope(session: Session, who: Principal, day: date) -> dict[str, li
 
 
 def ask(session: Session, who: Principal, question: str, today: date, cat: Catalogue | None = None) -> Asked:
+    """Offline: the parser reads the question."""
     cat = cat or load()
-    parsed = parse(question, values_in_scope(session, who, today), cat)
+    return respond(
+        session, who, question, parse(question, values_in_scope(session, who, today), cat), today, cat
+    )
+
+
+def respond(
+    session: Session,
+    who: Principal,
+    question: str,
+    parsed: Parsed,
+    today: date,
+    cat: Catalogue | None = None,
+    reading: AnalyticsQuery | None = None,
+) -> Asked:
+    """Answer `reading` (a model's typed query) or the parser's; say so when they differ."""
+    cat = cat or load()
     lang = parsed.language
-    if parsed.query is None:
+    query = reading or parsed.query
+    if query is None:
         _keep(session, who, parsed, question)
         nearest = "; ".join(f'"{q}"' for q in parsed.nearest)
         text = f"{CANNOT[lang]}: {parsed.reason}. " + (
             f"I can answer, for example: {nearest}" if lang == "en" else f"可以这样问:{nearest}"
         )
         return Asked(question=question, parsed=parsed, text=text, refused=True)
+    preface = ""
+    if reading is not None and reading != parsed.query:
+        preface = (
+            ("我的理解是:" if lang == "zh" else "I read this as: ") + describe(reading, lang, cat) + ". "
+        )
     try:
-        result = answer(session, who, parsed.query, today, cat)
+        result = answer(session, who, query, today, cat)
     except Refused as e:
-        return Asked(question=question, parsed=parsed, text=f"{CANNOT[lang]}: {e}", refused=True)
+        return Asked(question=question, parsed=parsed, text=f"{preface}{CANNOT[lang]}: {e}", refused=True)
     audit.append(
         session,
         audit.AuditEvent(
             actor=who.username,
             action="analytics.answered",
             details={
-                "metrics": [m.value for m in parsed.query.metrics],
-                "by": [d.value for d in parsed.query.by],
+                "metrics": [m.value for m in query.metrics],
+                "by": [d.value for d in query.by],
                 "scope": result.scope,
                 "rows": len(result.rows),
                 "suppressed": sum(r.suppressed for r in result.rows),
+                "read_by": "model" if reading is not None else "parser",
+                "parser_agreed": reading is None or reading == parsed.query,
             },
         ),
     )
-    return Asked(question=question, parsed=parsed, answer=result, text=narrative(result, lang, cat))
+    return Asked(question=question, parsed=parsed, answer=result, text=preface + narrative(result, lang, cat))
+
+
+def describe(q: AnalyticsQuery, lang: str, cat: Catalogue) -> str:
+    """A typed query in words: what the answer below is an answer to."""
+    zh = lang == "zh"
+    names = [cat.metrics[m.value].zh if zh else cat.metrics[m.value].en for m in q.metrics]
+    parts = ["、".join(names) if zh else " and ".join(names)]
+    if q.by:
+        dims = [cat.dimensions[d.value].zh if zh else cat.dimensions[d.value].en for d in q.by]
+        parts.append(("按" + "、".join(dims)) if zh else "by " + " and ".join(dims))
+    for dim, values in q.filters.items():
+        parts.append(
+            f"{cat.dimensions[dim.value].zh if zh else cat.dimensions[dim.value].en} = {', '.join(values)}"
+        )
+    p = q.period
+    parts.append(p.relative.value.replace("_", " ") if p.relative else f"{p.start} to {p.end}")
+    if q.grain:
+        parts.append(f"per {q.grain.value}")
+    if q.compare_to:
+        parts.append(f"vs {q.compare_to.value.replace('_', ' ')}")
+    if q.top_n:
+        parts.append(f"{'top' if q.order != 'asc' else 'bottom'} {q.top_n}")
+    return (",".join(parts)) if zh else ", ".join(parts)
 
 
 def _keep(session: Session, who: Principal, parsed: Parsed, question: str) -> None:
