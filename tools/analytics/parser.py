@@ -250,7 +250,9 @@ class _State:
 
     def take(self, phrase: str, meaning: str) -> int | None:
         """Consume `phrase` (case-insensitive, whole words for English) if present; where it was."""
-        pattern = re.escape(phrase) if _is_zh(phrase) else r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])"
+        # Latin words stand alone (ASCII boundaries, so "L5的人数" still finds L5); Chinese has no spaces.
+        edge = "A-Za-z0-9_-"
+        pattern = re.escape(phrase) if _is_zh(phrase) else rf"(?<![{edge}]){re.escape(phrase)}(?![{edge}])"
         m = re.search(pattern, self.text, flags=re.IGNORECASE)
         if not m:
             return None
