@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pydantic import BaseModel
 
@@ -250,15 +251,22 @@ class _State:
 
     def take(self, phrase: str, meaning: str) -> int | None:
         """Consume `phrase` (case-insensitive, whole words for English) if present; where it was."""
-        # Latin words stand alone (ASCII boundaries, so "L5的人数" still finds L5); Chinese has no spaces.
-        edge = "A-Za-z0-9_-"
-        pattern = re.escape(phrase) if _is_zh(phrase) else rf"(?<![{edge}]){re.escape(phrase)}(?![{edge}])"
-        m = re.search(pattern, self.text, flags=re.IGNORECASE)
+        if phrase.lower() not in self.text.lower():  # cheap test first: most phrases are absent
+            return None
+        m = _pattern(phrase).search(self.text)
         if not m:
             return None
         self.text = self.text[: m.start()] + " " * (m.end() - m.start()) + self.text[m.end() :]
         self.understood.append(f"{m.group(0)} = {meaning}")
         return m.start()
+
+
+@lru_cache(maxsize=4096)
+def _pattern(phrase: str) -> re.Pattern[str]:
+    """Latin words stand alone (ASCII edges, so "L5的人数" still finds L5); Chinese has no spaces."""
+    edge = "A-Za-z0-9_-"
+    pattern = re.escape(phrase) if _is_zh(phrase) else rf"(?<![{edge}]){re.escape(phrase)}(?![{edge}])"
+    return re.compile(pattern, flags=re.IGNORECASE)
 
 
 def _is_zh(text: str) -> bool:
