@@ -76,6 +76,9 @@ class Settings(BaseSettings):
         {},
         description='Base URL per legacy system, overriding its mapping (JSON: `{"classic_hris": "http://host:8765"}`).',
     )
+    analytics_raw_sql: bool = Field(
+        False, description="Let admins and comp analysts run checked SELECTs on curated tables (`hrops sql`)."
+    )
     email_domain: str = Field(
         "acme.example",
         description="Domain of the work e-mail addresses onboarding creates (username@domain).",

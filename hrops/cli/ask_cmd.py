@@ -14,6 +14,34 @@ BAR = 30
 
 def register(app: typer.Typer) -> None:
     app.command()(ask)
+    app.command()(sql)
+
+
+def sql(
+    statement: str = typer.Argument(..., help="One SELECT on the curated tables"),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """Raw SQL for analysts (when HROPS_ANALYTICS_RAW_SQL is on): checked, capped, audited."""
+    from hrops import request_service as svc
+    from tools.analytics.engine import Refused
+    from tools.analytics.raw_sql import run
+    from tools.store.db import session_scope
+
+    try:
+        who = svc.principal(as_user or settings().user)
+    except svc.RequestError as e:
+        fail(str(e))
+    try:
+        with session_scope(settings().db_url, write=True) as session:
+            result = run(session, who, statement, settings().analytics_raw_sql)
+    except Refused as e:
+        fail(str(e))
+    table = Table(*result.columns)
+    for row in result.rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+    if result.truncated:
+        console.print("[dim]more rows than the cap: only the first are shown[/]")
 
 
 def ask(

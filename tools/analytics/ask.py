@@ -44,19 +44,18 @@ def values_in_scope(session: Session, who: Principal, day: date) -> dict[str, li
         scope = scope_for(session, who, day)
     except Refused:
         return {}
-    jobs = select(JobAssignment).where(*queries.in_force(JobAssignment, day))
-    if scope.org_ids is not None:
-        jobs = jobs.where(JobAssignment.org_unit_id.in_(scope.org_ids))
-    rows = session.scalars(jobs).all()
+    out: dict[str, list[str]] = {}
+    for name in ("location", "job_family", "level"):
+        column = getattr(JobAssignment, name)
+        stmt = select(column).where(*queries.in_force(JobAssignment, day)).distinct()
+        if scope.org_ids is not None:
+            stmt = stmt.where(JobAssignment.org_unit_id.in_(scope.org_ids))
+        out[name] = sorted(session.scalars(stmt))
     units = select(OrgUnit.code)
     if scope.org_ids is not None:
         units = units.where(OrgUnit.id.in_(scope.org_ids))
-    return {
-        "location": sorted({r.location for r in rows}),
-        "job_family": sorted({r.job_family for r in rows}),
-        "level": sorted({r.level for r in rows}),
-        "org_unit": sorted(session.scalars(units)),
-    }
+    out["org_unit"] = sorted(session.scalars(units))
+    return out
 
 
 def ask(session: Session, who: Principal, question: str, today: date, cat: Catalogue | None = None) -> Asked:

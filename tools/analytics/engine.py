@@ -108,7 +108,7 @@ def _roots(
 
 
 @contextmanager
-def _deadline(session: Session, seconds: float) -> Iterator[None]:
+def deadline(session: Session, seconds: float) -> Iterator[None]:
     """Stop a statement that runs longer than `seconds` (SQLite: progress handler; Postgres: statement_timeout)."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
@@ -147,7 +147,7 @@ def answer(
         stmt = build(metric, measure, s, e, dims, filters, ids, grouping, ROW_CAP)
         sql = stmt.sql(dialect=dialect)
         sqls.append(sql)
-        with _deadline(session, TIMEOUT_S):
+        with deadline(session, TIMEOUT_S):
             rows = session.execute(text(sql)).mappings().all()
         out = {}
         for r in rows:
