@@ -12,13 +12,24 @@ class TemporalUnavailable(RuntimeError):
     pass
 
 
+# Set once this process made a client: its Rust threads may outlive the event loop.
+_made_client = False
+
+
+def made_client() -> bool:
+    return _made_client
+
+
 async def connect(settings: Settings | None = None, *, target: str | None = None) -> Client:
     settings = settings or get_settings()
     target = target or settings.temporal_target
+    global _made_client
     try:
-        return await Client.connect(
+        client = await Client.connect(
             target, namespace=settings.temporal_namespace, plugins=[PydanticAIPlugin()]
         )
+        _made_client = True
+        return client
     except RuntimeError as e:
         hint = "run `hrops up`" if settings.embedded_temporal else "check HROPS_TEMPORAL_ADDRESS"
         raise TemporalUnavailable(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from typing import NoReturn
 
@@ -55,8 +57,28 @@ def _check_settings() -> None:
 def run(app: typer.Typer) -> None:
     _check_settings()
     configure_logging()
+    code: int | str | None = 0
     try:
         app()  # standalone: click reports usage errors and exits itself
     except CliError as e:
         err_console.print(f"[bold red]error:[/] {e}", highlight=False)
-        sys.exit(1)
+        code = 1
+    except SystemExit as e:
+        code = e.code
+    _exit(code)
+
+
+def _exit(code: int | str | None) -> None:
+    """Exit with `code`. After a Temporal client was made, skip interpreter teardown: the client's
+    Rust threads can crash CPython's finalization (temporalio/sdk-python#300, an open issue)."""
+    from hrops.temporal_client import made_client
+
+    if not made_client():
+        sys.exit(code)
+    if isinstance(code, str):
+        err_console.print(code)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code or 0)
