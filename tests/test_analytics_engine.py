@@ -111,7 +111,7 @@ def test_headcount_by_location_and_training_hours_match_plain_python(demo: str) 
 
 def test_sql_is_built_for_sqlite_and_postgres_without_pasted_text(company: str) -> None:
     ans = _ask(
-        company, "li.wei", metrics=["completion_rate"], by=["location"], filters={"location": ["Shang'hai"]}
+        company, "li.wei", metrics=["attrition_rate"], by=["location"], filters={"location": ["Shang'hai"]}
     )
     for sql in ans.sql:
         assert "'Shang''hai'" in sql  # a quote in a value stays inside its literal
@@ -136,3 +136,12 @@ def test_periods_resolve_and_split_by_fiscal_year() -> None:
     ]
     with pytest.raises(ValueError, match="either `relative` or both"):
         Period(start=date(2026, 1, 1))
+
+
+def test_data_the_store_does_not_have_is_said_not_answered_with_zeros(company: str) -> None:
+    # The tiny company has pay and no learning records and no genders.
+    with pytest.raises(Refused, match="no learning records"):
+        _ask(company, "admin", metrics=["completion_rate"])
+    with pytest.raises(Refused, match="no genders"):
+        _ask(company, "admin", metrics=["headcount"], by=["gender"])
+    assert _ask(company, "admin", metrics=["average_base_pay"]).rows  # pay is there

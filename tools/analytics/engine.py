@@ -18,7 +18,7 @@ from tools.analytics.compiler import LEARNING, Grouping, Scope, build
 from tools.analytics.query import AnalyticsQuery, buckets, shifted
 from tools.store import queries
 from tools.store.identity import ALL_SEEING, Principal
-from tools.store.models import OrgUnit, Role
+from tools.store.models import Compensation, Employee, LearningRecord, OrgUnit, Role
 
 ROW_CAP = 10_000
 TIMEOUT_S = 10.0
@@ -129,6 +129,8 @@ def answer(
 ) -> Answer:
     cat = cat or load()
     scope = scope_for(session, who, today)
+    if missing := missing_data(session, q, cat):
+        raise Refused(missing)
     roots, ids = _roots(session, scope, q.org_unit)
     grouping = _grouping(session, roots, ids)
     dims = [d.value for d in q.by]
@@ -247,6 +249,35 @@ def answer(
         sql=sqls,
         notes=notes,
     )
+
+
+def _measures(name: str, cat: Catalogue) -> set[str]:
+    m = cat.metrics[name]
+    if m.kind != "ratio":
+        return {m.measure or ""}
+    parts = {p for p in (m.of, m.per) if p}
+    return set().union(*(_measures(p, cat) if p in cat.metrics else {p} for p in parts))
+
+
+def missing_data(session: Session, q: AnalyticsQuery, cat: Catalogue) -> str | None:
+    """Why the data in this store cannot answer the query (imported data may lack whole tables),
+    or None. Said instead of answering with zeros."""
+    measures = set().union(*(_measures(m.value, cat) for m in q.metrics))
+    needs = {
+        "learning records": bool(measures & (LEARNING | {"completions_of_enrolments"}))
+        or "course_category" in q.by,
+        "pay records": "base_pay" in measures,
+        "genders": "gender" in q.by or "gender" in q.filters,
+    }
+    probes = {
+        "learning records": select(LearningRecord.id).limit(1),
+        "pay records": select(Compensation.id).limit(1),
+        "genders": select(Employee.id).where(Employee.gender.is_not(None)).limit(1),
+    }
+    absent = [what for what, needed in needs.items() if needed and session.scalar(probes[what]) is None]
+    if absent:
+        return f"this HR store has no {' and no '.join(absent)}, so it cannot answer that"
+    return None
 
 
 def _suppress(rows: list[Row], q: AnalyticsQuery, cat: Catalogue) -> list[str]:
