@@ -21,7 +21,10 @@ from tools.store.models import AuditEntry, Employee
         ("SELECT 1; SELECT 2", "one statement only"),
         ("SELECT * FROM employees", "the table employees is not open"),
         ("SELECT base_amount FROM compensation", "the table compensation is not open"),
-        ("SELECT * FROM job_assignments j JOIN users u ON u.employee_id = j.employee_id", "the table users is not open"),
+        (
+            "SELECT * FROM job_assignments j JOIN users u ON u.employee_id = j.employee_id",
+            "the table users is not open",
+        ),
         ("WITH x AS (DELETE FROM courses RETURNING *) SELECT * FROM x", "not"),
         ("SELECT load_extension('evil.so')", "load_extension is not allowed"),
         ("SELECT readfile('/etc/passwd')", "readfile is not allowed"),
