@@ -186,3 +186,18 @@ def test_answers_agree_with_a_plain_second_implementation(demo: str) -> None:
                     assert got == pytest.approx(want), (case["q"], label, m.value)
             checked += 1
     assert checked >= 60, checked
+
+
+def test_a_refusal_for_a_chinese_question_is_in_chinese(company: str) -> None:
+    with session_scope(company, write=True) as s:
+        admin = resolve_principal(s, "admin", TODAY)
+        wang = resolve_principal(s, "wang.fang", TODAY)
+        no_learning = ask(s, admin, "这个月的学习时长", TODAY)
+        not_a_manager = ask(s, wang, "各部门的在职人数", TODAY)
+        english = ask(s, admin, "training hours this month", TODAY)
+    assert no_learning.text == "这个问题我还不能回答: HR 数据中没有学习记录,无法回答"
+    assert not_a_manager.text.startswith("这个问题我还不能回答: 数据分析只面向经理")
+    assert (
+        english.text
+        == "I can't answer that yet: this HR store has no learning records, so it cannot answer that"
+    )

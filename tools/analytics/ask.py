@@ -94,7 +94,9 @@ def respond(
     try:
         result = answer(session, who, query, today, cat)
     except Refused as e:
-        return Asked(question=question, parsed=parsed, text=f"{preface}{CANNOT[lang]}: {e}", refused=True)
+        return Asked(
+            question=question, parsed=parsed, text=f"{preface}{CANNOT[lang]}: {e.say(lang)}", refused=True
+        )
     audit.append(
         session,
         audit.AuditEvent(

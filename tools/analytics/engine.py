@@ -26,7 +26,14 @@ ANALYST_ROLES = {*ALL_SEEING, Role.COMP_ANALYST}
 
 
 class Refused(Exception):
-    """The question cannot be answered for this asker, with the reason."""
+    """The question cannot be answered for this asker, with the reason (and in Chinese when known)."""
+
+    def __init__(self, reason: str, zh: str | None = None) -> None:
+        super().__init__(reason)
+        self.zh = zh
+
+    def say(self, lang: str) -> str:
+        return self.zh if lang == "zh" and self.zh else str(self)
 
 
 class Row(BaseModel):
@@ -70,8 +77,14 @@ def scope_for(session: Session, who: Principal, day: date) -> Scope:
                 " + ".join(sorted(u.name for u in units)),
                 "、".join(sorted(u.name_zh or u.name for u in units)),
             )
-        raise Refused(f"{who.username} heads no organisation unit, so there is no organisation to report on")
-    raise Refused("analytics answers are for managers, HRBPs and HR; ask your manager or HR")
+        raise Refused(
+            f"{who.username} heads no organisation unit, so there is no organisation to report on",
+            f"{who.username} 没有负责的组织单位,因此没有可报告的组织",
+        )
+    raise Refused(
+        "analytics answers are for managers, HRBPs and HR; ask your manager or HR",
+        "数据分析只面向经理、HRBP 和 HR;请咨询你的经理或 HR",
+    )
 
 
 def _grouping(session: Session, roots: list[OrgUnit], scope_ids: frozenset[int] | None) -> Grouping:
@@ -98,7 +111,10 @@ def _roots(
     if org_code:
         unit = queries.org_by_code(session, org_code.upper())
         if unit is None or (scope.org_ids is not None and unit.id not in scope.org_ids):
-            raise Refused(f"no org unit {org_code} in {scope.label}")
+            raise Refused(
+                f"no org unit {org_code} in {scope.label}",
+                f"{scope.label_zh or scope.label}中没有组织单位 {org_code}",
+            )
         return [unit], frozenset(queries.subtree_ids(session, unit.id))
     if scope.org_ids is None:
         return list(session.scalars(select(OrgUnit).where(OrgUnit.parent_id.is_(None)))), None
@@ -130,7 +146,7 @@ def answer(
     cat = cat or load()
     scope = scope_for(session, who, today)
     if missing := missing_data(session, q, cat):
-        raise Refused(missing)
+        raise Refused(*missing)
     roots, ids = _roots(session, scope, q.org_unit)
     grouping = _grouping(session, roots, ids)
     dims = [d.value for d in q.by]
@@ -145,7 +161,8 @@ def answer(
     def run(measure: str, metric_name: str, s: date, e: date) -> dict[tuple, tuple[float | None, int]]:
         metric = cat.metrics[metric_name]
         if learning_dims and measure not in LEARNING:
-            raise Refused(f"{cat.metrics[metric_name].en} cannot be split by course category")
+            m = cat.metrics[metric_name]
+            raise Refused(f"{m.en} cannot be split by course category", f"{m.zh}不能按课程类别拆分")
         stmt = build(metric, measure, s, e, dims, filters, ids, grouping, ROW_CAP)
         sql = stmt.sql(dialect=dialect)
         sqls.append(sql)
@@ -259,7 +276,10 @@ def _measures(name: str, cat: Catalogue) -> set[str]:
     return set().union(*(_measures(p, cat) if p in cat.metrics else {p} for p in parts))
 
 
-def missing_data(session: Session, q: AnalyticsQuery, cat: Catalogue) -> str | None:
+NEEDS_ZH = {"learning records": "学习记录", "pay records": "薪资记录", "genders": "性别数据"}
+
+
+def missing_data(session: Session, q: AnalyticsQuery, cat: Catalogue) -> tuple[str, str] | None:
     """Why the data in this store cannot answer the query (imported data may lack whole tables),
     or None. Said instead of answering with zeros."""
     measures = set().union(*(_measures(m.value, cat) for m in q.metrics))
@@ -276,7 +296,10 @@ def missing_data(session: Session, q: AnalyticsQuery, cat: Catalogue) -> str | N
     }
     absent = [what for what, needed in needs.items() if needed and session.scalar(probes[what]) is None]
     if absent:
-        return f"this HR store has no {' and no '.join(absent)}, so it cannot answer that"
+        return (
+            f"this HR store has no {' and no '.join(absent)}, so it cannot answer that",
+            f"HR 数据中没有{'、'.join(NEEDS_ZH[a] for a in absent)},无法回答",
+        )
     return None
 
 
