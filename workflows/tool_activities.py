@@ -63,3 +63,9 @@ async def call_tool(
         start_to_close_timeout=timeout,
         retry_policy=TOOL_RETRY,
     )
+
+
+def refusal_of(e: Exception) -> str:
+    """What a failed activity said, for a person: a tool's refusal message, else the cause."""
+    cause = getattr(e, "cause", None)
+    return cause.message if isinstance(cause, ApplicationError) else str(cause or e)

@@ -84,7 +84,8 @@ class TerminationReason(StrEnum):
         return LeaverType.INVOLUNTARY if self in involuntary else LeaverType.VOLUNTARY
 
 
-def _text(v: str) -> str:
+def required_text(v: str) -> str:
+    """Whitespace collapsed; empty is an error."""
     v = " ".join((v or "").split())
     if not v:
         raise ValueError("must not be empty")
@@ -110,7 +111,7 @@ class JobTitleDetails(BaseModel):
     kind: Literal[ChangeType.JOB_TITLE] = ChangeType.JOB_TITLE
     title: str = Field(max_length=120)
 
-    _title = field_validator("title")(_text)
+    _title = field_validator("title")(required_text)
 
 
 class TransferDetails(BaseModel):
@@ -122,7 +123,7 @@ class TransferDetails(BaseModel):
     @field_validator("org_unit")
     @classmethod
     def _code(cls, v: str) -> str:
-        return _text(v).upper()
+        return required_text(v).upper()
 
     _manager = field_validator("manager_id")(_employee_id)
 

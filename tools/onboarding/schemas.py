@@ -12,16 +12,9 @@ from pydantic import BaseModel, Field, field_validator
 
 from tools.approvals.rules import ChangeType
 from tools.hr.approvers import PlanQuery
-from tools.hr.changes import known_currency
+from tools.hr.changes import known_currency, required_text
 from tools.hr.schemas import PostalAddress
 from tools.store.models import PayFrequency
-
-
-def _text(v: str) -> str:
-    v = " ".join((v or "").split())
-    if not v:
-        raise ValueError("must not be empty")
-    return v
 
 
 class NewHire(BaseModel):
@@ -45,12 +38,12 @@ class NewHire(BaseModel):
     national_id: str | None = Field(None, max_length=40)
     home: PostalAddress | None = None
 
-    _names = field_validator("given_name", "family_name", "title")(_text)
+    _names = field_validator("given_name", "family_name", "title")(required_text)
 
     @field_validator("org_unit", "manager_id")
     @classmethod
     def _upper(cls, v: str) -> str:
-        return _text(v).upper()
+        return required_text(v).upper()
 
     _currency = field_validator("currency")(known_currency)
 

@@ -18,7 +18,7 @@ import contextlib
 from datetime import UTC, datetime, time, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from agents.onboarding_plan import keep_known, onboarding_agent, plan_prompt
@@ -56,13 +56,8 @@ with workflow.unsafe.imports_passed_through():
         plan_with_edits,
     )
     from workflows.request_workflow import SHORT, RequestWorkflow
-    from workflows.tool_activities import call_tool
+    from workflows.tool_activities import call_tool, refusal_of
 
-_CLOSED_BY = {
-    Outcome.CANCELLED: Stage.CANCELLED,
-    Outcome.EXPIRED: Stage.EXPIRED,
-    Outcome.REJECTED: Stage.REJECTED,
-}
 # When each readiness item is due, in days before the start date.
 DUE_BEFORE = {
     "offer": 5,
@@ -78,11 +73,6 @@ DUE_BEFORE = {
 
 class Withdrawn(Exception):
     """The offer was withdrawn while a step waited."""
-
-
-def _reason(e: ActivityError) -> str:
-    cause = e.cause
-    return cause.message if isinstance(cause, ApplicationError) else str(cause or e)
 
 
 @workflow.defn
@@ -119,7 +109,7 @@ class OnboardingWorkflow(RequestWorkflow):
         except Withdrawn:
             return await self._withdraw()
         except ActivityError as e:
-            return await self._finish(Stage.FAILED, [_reason(e)])
+            return await self._finish(Stage.FAILED, [refusal_of(e)])
 
     async def _onboard(self, ctx: ToolContext) -> OnboardingState:
         st = self._state
@@ -128,7 +118,7 @@ class OnboardingWorkflow(RequestWorkflow):
         try:
             st.check = await call_tool("onboarding.check", ctx, st.hire, OnboardingCheck)
         except ActivityError as e:
-            return await self._finish(Stage.INVALID, [_reason(e)])
+            return await self._finish(Stage.INVALID, [refusal_of(e)])
         if not st.check.ok:
             return await self._finish(Stage.INVALID, st.check.problems)
         plan = await call_tool(
@@ -138,7 +128,7 @@ class OnboardingWorkflow(RequestWorkflow):
         if outcome is Outcome.CANCELLED:
             raise Withdrawn
         if outcome is not Outcome.APPROVED:
-            return await self._finish(_CLOSED_BY[outcome])
+            return await self._finish(Stage(outcome.value))  # rejected, expired, cancelled: the same words
         offer_chain = st.approvals[-1]
         if edits := offer_chain.edits:
             st.corrected = offer_with_edits(st.hire, edits)

@@ -16,7 +16,7 @@ import contextlib
 from datetime import UTC, datetime, time, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from agents.change_summary import ChangeFacts, facts_prompt, summary_agent
@@ -27,18 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.approvals import ApprovalChain, Outcome
     from workflows.record_change.messages import CancelOrder, ChangeRequest, RequestState, Stage
     from workflows.request_workflow import SHORT, RequestWorkflow
-    from workflows.tool_activities import call_tool
-
-_CLOSED_BY = {
-    Outcome.CANCELLED: Stage.CANCELLED,
-    Outcome.EXPIRED: Stage.EXPIRED,
-    Outcome.REJECTED: Stage.REJECTED,
-}
-
-
-def _reason(e: ActivityError) -> str:
-    cause = e.cause
-    return cause.message if isinstance(cause, ApplicationError) else str(cause or e)
+    from workflows.tool_activities import call_tool, refusal_of
 
 
 @workflow.defn
@@ -82,14 +71,14 @@ class RecordChangeWorkflow(RequestWorkflow):
         try:
             check, plan = await self._check_and_plan(ctx, change)
         except ActivityError as e:  # refused by a tool: the request cannot proceed, say why
-            return await self._close(Stage.INVALID, problems=[_reason(e)])
+            return await self._close(Stage.INVALID, problems=[refusal_of(e)])
         if plan is None:
             return await self._close(Stage.INVALID, problems=check.problems)
         st.summary = (await summary_agent.run(facts_prompt(self._facts(change, check, plan)))).output
 
         outcome = await self._approve(ctx, plan)
         if outcome is not Outcome.APPROVED:
-            return await self._close(_CLOSED_BY[outcome])
+            return await self._close(Stage(outcome.value))  # rejected, expired, cancelled: the same words
         assert st.approval is not None
         if edits := st.approval.edits:
             st.corrected = change = change.with_edits(edits)
@@ -97,7 +86,7 @@ class RecordChangeWorkflow(RequestWorkflow):
             try:  # the correction must be as valid as the request, and may need other approvers
                 check, replan = await self._check_and_plan(ctx, change)
             except ActivityError as e:
-                return await self._close(Stage.INVALID, problems=[f"the correction: {_reason(e)}"])
+                return await self._close(Stage.INVALID, problems=[f"the correction: {refusal_of(e)}"])
             if replan is None:
                 return await self._close(
                     Stage.INVALID, problems=[f"the correction: {p}" for p in check.problems]
@@ -106,7 +95,9 @@ class RecordChangeWorkflow(RequestWorkflow):
                 self._note(f"the correction falls under rule {replan.rule}: its chain decides it too")
                 outcome = await self._approve(ctx, replan)
                 if outcome is not Outcome.APPROVED:
-                    return await self._close(_CLOSED_BY[outcome])
+                    return await self._close(
+                        Stage(outcome.value)
+                    )  # rejected, expired, cancelled: the same words
 
         if not await self._until_effective(check):
             return await self._close(Stage.CANCELLED)
@@ -119,7 +110,7 @@ class RecordChangeWorkflow(RequestWorkflow):
                 "employee.apply_change", ctx.model_copy(update={"approval": grant}), change, ChangeApplied
             )
         except ActivityError as e:
-            return await self._close(Stage.FAILED, problems=[f"could not apply: {_reason(e)}"])
+            return await self._close(Stage.FAILED, problems=[f"could not apply: {refusal_of(e)}"])
         self._note(
             f"applied as {st.applied.record} from {st.applied.effective_on}"
             + (" (rescinding the undone change on its first day)" if st.applied.rescinded_same_day else "")
