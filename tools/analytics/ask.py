@@ -154,6 +154,8 @@ def _keep(session: Session, who: Principal, parsed: Parsed, question: str) -> No
 def fmt(value: float | None, unit: str, lang: str = "en") -> str:
     if value is None:
         return "suppressed" if lang == "en" else "已隐藏"
+    if unit == "ratio":
+        return f"{value:.2f}"
     number = f"{value:,.1f}" if unit in ("percent", "hours", "years", "currency") else f"{value:,.0f}"
     if unit == "percent":
         return number + "%"

@@ -15,6 +15,8 @@ from tools import yaml_problems
 
 SHIPPED = Path(__file__).with_name("catalogue.yaml")
 MIN_GROUP = 5  # sensitive figures of fewer people than this are suppressed
+# Compiler measures a ratio may use directly (no metric of their own: alone they would mislead).
+RATIO_PARTS = {"average_headcount", "completions_of_enrolments", "mandatory_due", "mandatory_on_time"}
 
 
 class Sensitivity(StrEnum):
@@ -34,7 +36,7 @@ class Names(Strict):
 class Metric(Strict):
     kind: Literal["stock", "flow", "ratio"]
     measure: str | None = None  # stock / flow: what the compiler counts
-    aggregate: Literal["count", "sum", "avg"] = "count"
+    aggregate: Literal["count", "sum", "avg", "median"] = "count"
     filter: dict[str, str] = {}
     of: str | None = None  # ratio: numerator metric (or a compiler measure)
     per: str | None = None  # ratio: denominator
@@ -70,7 +72,7 @@ class Catalogue(Strict):
 
     @model_validator(mode="after")
     def _ratios_resolve(self) -> Catalogue:
-        parts = set(self.metrics) | {"average_headcount", "completions_of_enrolments"}
+        parts = set(self.metrics) | RATIO_PARTS
         for name, m in self.metrics.items():
             for part in (m.of, m.per):
                 if part and part not in parts:

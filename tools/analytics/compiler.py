@@ -19,6 +19,7 @@ from tools.analytics.catalogue import Metric
 EMPLOYEE_DIMS = {
     "location": ("j", "location"),
     "job_family": ("j", "job_family"),
+    "job_title": ("j", "title"),
     "level": ("j", "level"),
     "gender": ("e", "gender"),
 }
@@ -29,7 +30,15 @@ LEARNING = {
     "completions_of_enrolments",
     "active_learners",
     "mandatory_overdue",
+    "mandatory_due",
+    "mandatory_on_time",
+    "mandatory_completions",
 }
+PAY = {"base_pay", "compa_ratio"}
+STOCK = {"employees", "tenure_years", *PAY}
+# Pay is compared as a yearly amount whatever its frequency (hourly: a full-time year of 2,080 hours).
+PER_YEAR = {"monthly": 12, "hourly": 2080}
+NO_MANAGER = "(no manager)"
 WITHDRAWN_OFFER = "offer_withdrawn"
 
 
@@ -92,8 +101,150 @@ def dim_expr(name: str, grouping: Grouping) -> exp.Expression:
         return col("g", "label")
     if name == "course_category":
         return col("c", "category")
+    if name == "course":
+        return col("c", "title")
+    if name == "manager":
+        return exp.Coalesce(this=col("m", "display_name"), expressions=[lit(NO_MANAGER)])
     table, column = EMPLOYEE_DIMS[name]
     return col(table, column)
+
+
+def per_year(amount: exp.Expression, frequency: exp.Expression) -> exp.Expression:
+    case = exp.Case(this=frequency)
+    for freq, times in PER_YEAR.items():
+        case = case.when(lit(freq), exp.Mul(this=amount.copy(), expression=lit(times)))
+    return case.else_(amount)
+
+
+def _employees_on(day: exp.Expression) -> exp.Select:
+    """Employees with the job in force on `day`."""
+    return (
+        exp.select()
+        .from_(exp.to_table("employees").as_("e"))
+        .join(
+            exp.to_table("job_assignments").as_("j"),
+            on=exp.and_(exp.EQ(this=col("j", "employee_id"), expression=col("e", "id")), in_force("j", day)),
+        )
+    )
+
+
+def _stock(measure: str, end: date) -> tuple[exp.Select, exp.Expression]:
+    """Stock measures, as of `end`: the statement and each person's value."""
+    day = lit(end)
+    q = _employees_on(day)
+    if measure == "employees":
+        return q, col("e", "id")
+    if measure == "tenure_years":
+        days = exp.DateDiff(this=day, expression=col("e", "hire_date"), unit=exp.var("DAY"))
+        return q, exp.Div(this=days, expression=lit(365.25))
+    q = q.join(
+        exp.to_table("compensation").as_("p"),
+        on=exp.and_(exp.EQ(this=col("p", "employee_id"), expression=col("e", "id")), in_force("p", day)),
+    )
+    pay = per_year(col("p", "base_amount"), col("p", "frequency"))
+    if measure == "base_pay":
+        return q, pay
+    # compa_ratio: pay over the midpoint of the band for the job's level and location, in the same
+    # currency; people without such a band are not counted (the provenance's population says so).
+    q = q.join(
+        exp.to_table("pay_bands").as_("b"),
+        on=exp.and_(
+            exp.EQ(this=col("b", "level"), expression=col("j", "level")),
+            exp.EQ(this=col("b", "location"), expression=col("j", "location")),
+            exp.EQ(this=col("b", "currency"), expression=col("p", "currency")),
+            in_force("b", day),
+        ),
+    )
+    return q, exp.Div(this=pay, expression=per_year(col("b", "mid_amount"), col("b", "frequency")))
+
+
+def _moves(metric: Metric, measure: str, start: date, end: date) -> exp.Select:
+    """Hires (placed by the first job) and leavers (by the last job) in [start, end]."""
+    e, j = "e", "j"
+    q = exp.select()
+    if measure == "hires":
+        place = exp.EQ(this=col(j, "valid_from"), expression=col(e, "hire_date"))
+        q = q.where(between(col(e, "hire_date"), start, end))
+    else:
+        place = exp.EQ(this=col(j, "valid_to"), expression=col(e, "termination_date"))
+        q = q.where(between(col(e, "termination_date"), start, end)).where(
+            exp.or_(
+                exp.Is(this=col(e, "leaver_reason"), expression=exp.Null()),
+                exp.NEQ(this=col(e, "leaver_reason"), expression=lit(WITHDRAWN_OFFER)),
+            )
+        )
+        if lt := metric.filter.get("leaver_type"):
+            q = q.where(exp.EQ(this=col(e, "leaver_type"), expression=lit(lt)))
+    return q.from_(exp.to_table("employees").as_(e)).join(
+        exp.to_table("job_assignments").as_(j),
+        on=exp.and_(exp.EQ(this=col(j, "employee_id"), expression=col(e, "id")), place),
+    )
+
+
+# Learning measures: the day that places a record in the period (and in an org unit).
+LEARNING_DAY = {
+    "learning_hours": "completed_on",
+    "completions": "completed_on",
+    "mandatory_completions": "completed_on",
+    "enrolments": "enrolled_on",
+    "completions_of_enrolments": "enrolled_on",
+    "active_learners": "enrolled_on",
+    "mandatory_due": "due_on",
+    "mandatory_on_time": "due_on",
+    "mandatory_overdue": None,
+}
+
+
+def _learning(measure: str, start: date, end: date) -> tuple[exp.Select, exp.Expression]:
+    """Learning records (withdrawn ones never count): the statement and the aggregate."""
+    l = "l"  # noqa: E741 - the learning record
+    event = LEARNING_DAY[measure]
+    placed_on: exp.Expression = col(l, event) if event else lit(end)
+    if measure == "active_learners":
+        placed_on = exp.Coalesce(
+            this=exp.Case().when(between(col(l, "enrolled_on"), start, end), col(l, "enrolled_on")),
+            expressions=[col(l, "completed_on")],
+        )
+    q = (
+        exp.select()
+        .from_(exp.to_table("learning_records").as_(l))
+        .join(
+            exp.to_table("employees").as_("e"),
+            on=exp.EQ(this=col("e", "id"), expression=col(l, "employee_id")),
+        )
+        .join(
+            exp.to_table("courses").as_("c"), on=exp.EQ(this=col("c", "id"), expression=col(l, "course_id"))
+        )
+        .join(
+            exp.to_table("job_assignments").as_("j"),
+            on=exp.and_(
+                exp.EQ(this=col("j", "employee_id"), expression=col("e", "id")), in_force("j", placed_on)
+            ),
+        )
+        .where(exp.NEQ(this=col(l, "status"), expression=lit("withdrawn")))
+    )
+    mandatory = exp.EQ(this=col("c", "mandatory"), expression=exp.Boolean(this=True))
+    count: exp.Expression = exp.Count(this=exp.Star())
+    if measure == "mandatory_overdue":
+        q = (
+            q.where(mandatory)
+            .where(exp.Is(this=col(l, "completed_on"), expression=exp.Null()))
+            .where(exp.LT(this=col(l, "due_on"), expression=lit(end)))
+        )
+        return q, count
+    if measure == "active_learners":
+        q = q.where(
+            exp.or_(between(col(l, "enrolled_on"), start, end), between(col(l, "completed_on"), start, end))
+        )
+        return q, exp.Count(this=exp.Distinct(expressions=[col(l, "employee_id")]))
+    q = q.where(between(col(l, event), start, end))
+    if measure.startswith("mandatory_"):
+        q = q.where(mandatory)
+    if measure == "completions_of_enrolments":
+        q = q.where(exp.LTE(this=col(l, "completed_on"), expression=lit(end)))
+    if measure == "mandatory_on_time":
+        q = q.where(exp.LTE(this=col(l, "completed_on"), expression=col(l, "due_on")))
+    return q, exp.Sum(this=col(l, "hours")) if measure == "learning_hours" else count
 
 
 def build(
@@ -106,123 +257,87 @@ def build(
     scope_ids: frozenset[int] | None,
     grouping: Grouping,
     row_cap: int,
+    members: bool = False,
 ) -> exp.Select:
-    """One aggregate: `measure` over [start, end] (stock measures: as of `end`), grouped by `dims`."""
-    e, j = "e", "j"
-    q = exp.select()
-    day: exp.Expression
-    value: exp.Expression
-    people = exp.Count(this=exp.Distinct(expressions=[col(e, "id")]))
-    if measure in ("employees", "tenure_years", "base_pay"):
-        day = lit(end)
-        q = q.from_(exp.to_table("employees").as_(e)).join(
-            exp.to_table("job_assignments").as_(j),
-            on=exp.and_(exp.EQ(this=col(j, "employee_id"), expression=col(e, "id")), in_force(j, day)),
-        )
+    """One aggregate: `measure` over [start, end] (stock measures: as of `end`), grouped by `dims`.
+    `members`: instead of the aggregate, the people behind each group (for differencing checks)."""
+    people = exp.Count(this=exp.Distinct(expressions=[col("e", "id")]))
+    row_value: exp.Expression | None = None
+    if measure in STOCK:
+        q, row_value = _stock(measure, end)
+        value: exp.Expression = {"count": people, "avg": exp.Avg(this=row_value), "median": row_value}[
+            metric.aggregate
+        ]
         if measure == "employees":
-            value = exp.Count(this=exp.Distinct(expressions=[col(e, "id")]))
-        elif measure == "tenure_years":
-            days = exp.DateDiff(this=lit(end), expression=col(e, "hire_date"), unit=exp.var("DAY"))
-            value = exp.Avg(this=exp.Div(this=days, expression=lit(365.25)))
-        else:
-            q = q.join(
-                exp.to_table("compensation").as_("p"),
-                on=exp.and_(
-                    exp.EQ(this=col("p", "employee_id"), expression=col(e, "id")), in_force("p", day)
-                ),
-            )
-            value = exp.Avg(this=col("p", "base_amount"))
-            q = q.select(col("p", "currency").as_("currency")).group_by(col("p", "currency"))
+            value = people
     elif measure in ("hires", "leavers"):
-        if measure == "hires":
-            when = col(e, "hire_date")
-            place = exp.EQ(this=col(j, "valid_from"), expression=col(e, "hire_date"))
-            q = q.where(between(when, start, end))
-        else:
-            when = col(e, "termination_date")
-            place = exp.EQ(this=col(j, "valid_to"), expression=col(e, "termination_date"))
-            q = q.where(between(when, start, end)).where(
-                exp.or_(
-                    exp.Is(this=col(e, "leaver_reason"), expression=exp.Null()),
-                    exp.NEQ(this=col(e, "leaver_reason"), expression=lit(WITHDRAWN_OFFER)),
-                )
-            )
-            if lt := metric.filter.get("leaver_type"):
-                q = q.where(exp.EQ(this=col(e, "leaver_type"), expression=lit(lt)))
-        q = q.from_(exp.to_table("employees").as_(e)).join(
-            exp.to_table("job_assignments").as_(j),
-            on=exp.and_(exp.EQ(this=col(j, "employee_id"), expression=col(e, "id")), place),
-        )
-        value = exp.Count(this=exp.Distinct(expressions=[col(e, "id")]))
+        q, value = _moves(metric, measure, start, end), people
     elif measure in LEARNING:
-        l = "l"  # noqa: E741 - the learning record
-        event = {
-            "learning_hours": "completed_on",
-            "completions": "completed_on",
-            "enrolments": "enrolled_on",
-            "completions_of_enrolments": "enrolled_on",
-            "active_learners": "enrolled_on",
-            "mandatory_overdue": None,
-        }[measure]
-        placed_on: exp.Expression = col(l, event) if event else lit(end)
-        if measure == "active_learners":
-            placed_on = exp.Coalesce(
-                this=exp.Case().when(between(col(l, "enrolled_on"), start, end), col(l, "enrolled_on")),
-                expressions=[col(l, "completed_on")],
-            )
-        q = (
-            q.from_(exp.to_table("learning_records").as_(l))
-            .join(
-                exp.to_table("employees").as_(e),
-                on=exp.EQ(this=col(e, "id"), expression=col(l, "employee_id")),
-            )
-            .join(
-                exp.to_table("courses").as_("c"),
-                on=exp.EQ(this=col("c", "id"), expression=col(l, "course_id")),
-            )
-            .join(
-                exp.to_table("job_assignments").as_(j),
-                on=exp.and_(
-                    exp.EQ(this=col(j, "employee_id"), expression=col(e, "id")), in_force(j, placed_on)
-                ),
-            )
-            .where(exp.NEQ(this=col(l, "status"), expression=lit("withdrawn")))
-        )
-        if measure == "mandatory_overdue":
-            q = (
-                q.where(exp.EQ(this=col("c", "mandatory"), expression=exp.Boolean(this=True)))
-                .where(exp.Is(this=col(l, "completed_on"), expression=exp.Null()))
-                .where(exp.LT(this=col(l, "due_on"), expression=lit(end)))
-            )
-            value = exp.Count(this=exp.Star())
-        elif measure == "active_learners":
-            q = q.where(
-                exp.or_(
-                    between(col(l, "enrolled_on"), start, end), between(col(l, "completed_on"), start, end)
-                )
-            )
-            value = exp.Count(this=exp.Distinct(expressions=[col(l, "employee_id")]))
-        else:
-            q = q.where(between(col(l, event), start, end))
-            if measure == "completions_of_enrolments":
-                q = q.where(exp.LTE(this=col(l, "completed_on"), expression=lit(end)))
-            value = (
-                exp.Sum(this=col(l, "hours")) if measure == "learning_hours" else exp.Count(this=exp.Star())
-            )
+        q, value = _learning(measure, start, end)
     else:  # pragma: no cover - the catalogue names only these
         raise ValueError(f"unknown measure {measure}")
 
     if "org_unit" in dims or "org_unit" in filters:
         q = q.join(
-            _org_table(grouping), on=exp.EQ(this=col("g", "unit_id"), expression=col(j, "org_unit_id"))
+            _org_table(grouping), on=exp.EQ(this=col("g", "unit_id"), expression=col("j", "org_unit_id"))
+        )
+    if "manager" in dims or "manager" in filters:
+        q = q.join(
+            exp.to_table("employees").as_("m"),
+            on=exp.EQ(this=col("m", "id"), expression=col("j", "manager_id")),
+            join_type="left",
         )
     if scope_ids is not None:
         q = q.where(
-            exp.In(this=col(j, "org_unit_id"), expressions=[lit(i) for i in sorted(scope_ids)] or [lit(-1)])
+            exp.In(this=col("j", "org_unit_id"), expressions=[lit(i) for i in sorted(scope_ids)] or [lit(-1)])
         )
     for name, values in filters.items():
         q = q.where(exp.In(this=dim_expr(name, grouping), expressions=[lit(v) for v in values]))
-    for i, name in enumerate(dims):
-        expr = dim_expr(name, grouping)
-        q = q.select(expr.copy().as_(f"g{i}")).group_by(expr)
+    keys = [dim_expr(name, grouping) for name in dims]
+    names = [f"g{i}" for i in range(len(dims))]
+    if measure == "base_pay":  # pay in different currencies is never added up (a compa-ratio has no unit)
+        keys.append(col("p", "currency"))
+        names.append("currency")
+    if members:
+        return q.select(
+            *(k.copy().as_(n) for k, n in zip(keys, names, strict=True)), col("e", "id").as_("member")
+        ).distinct()
+    if metric.aggregate == "median" and row_value is not None:
+        return _median(q, keys, names, row_value, row_cap)
+    for k, n in zip(keys, names, strict=True):
+        q = q.select(k.copy().as_(n)).group_by(k)
     return q.select(value.as_("value"), people.as_("people")).limit(row_cap)
+
+
+def _median(
+    q: exp.Select, keys: list[exp.Expression], names: list[str], row_value: exp.Expression, row_cap: int
+) -> exp.Select:
+    """The median per group with window functions (SQLite has no MEDIAN): number the values in each
+    group, keep the middle one (or the middle two, averaged)."""
+    partition = [k.copy() for k in keys]
+    rn = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=partition,
+        order=exp.Order(expressions=[exp.Ordered(this=row_value.copy())]),
+    )
+    n = exp.Window(this=exp.Count(this=exp.Star()), partition_by=[k.copy() for k in keys])
+    inner = q.select(
+        *(k.copy().as_(name) for k, name in zip(keys, names, strict=True)),
+        row_value.copy().as_("v"),
+        rn.as_("rn"),
+        n.as_("n"),
+    ).subquery("ranked")
+    middle = [
+        exp.IntDiv(this=exp.paren(exp.Add(this=exp.column("n"), expression=lit(k))), expression=lit(2))
+        for k in (1, 2)
+    ]
+    out = (
+        exp.select(*(exp.column(name) for name in names))
+        .from_(inner)
+        .where(exp.In(this=exp.column("rn"), expressions=middle))
+    )
+    for name in names:
+        out = out.group_by(exp.column(name))
+    return out.select(
+        exp.Avg(this=exp.column("v")).as_("value"), exp.Max(this=exp.column("n")).as_("people")
+    ).limit(row_cap)

@@ -14,14 +14,15 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tools.analytics.catalogue import MIN_GROUP, Catalogue, Sensitivity, load
-from tools.analytics.compiler import LEARNING, Grouping, Scope, build
+from tools.analytics.compiler import LEARNING, PAY, Grouping, Scope, build
 from tools.analytics.query import AnalyticsQuery, buckets, shifted
 from tools.store import queries
 from tools.store.identity import ALL_SEEING, Principal
-from tools.store.models import Compensation, Employee, LearningRecord, OrgUnit, Role
+from tools.store.models import Compensation, Employee, LearningRecord, OrgUnit, PayBand, Role
 
 ROW_CAP = 10_000
 TIMEOUT_S = 10.0
+MAX_BUCKETS = 62  # a trend of more points than this is asked with a longer grain
 ANALYST_ROLES = {*ALL_SEEING, Role.COMP_ANALYST}
 
 
@@ -161,8 +162,8 @@ def answer(
     def run(measure: str, metric_name: str, s: date, e: date) -> dict[tuple, tuple[float | None, int]]:
         metric = cat.metrics[metric_name]
         if learning_dims and measure not in LEARNING:
-            m = cat.metrics[metric_name]
-            raise Refused(f"{m.en} cannot be split by course category", f"{m.zh}不能按课程类别拆分")
+            m, d = cat.metrics[metric_name], cat.dimensions[learning_dims[0]]
+            raise Refused(f"{m.en} cannot be split by {d.en}", f"{m.zh}不能按{d.zh}拆分")
         stmt = build(metric, measure, s, e, dims, filters, ids, grouping, ROW_CAP)
         sql = stmt.sql(dialect=dialect)
         sqls.append(sql)
@@ -180,6 +181,11 @@ def answer(
         m = cat.metrics[metric_name]
         if m.kind != "ratio":
             return run(m.measure or "", metric_name, s, e)
+
+        def part(name: str) -> dict[tuple, tuple[float | None, int]]:
+            # a metric of the catalogue, or a compiler measure counted under this metric's name
+            return values(name, s, e) if name in cat.metrics else run(name, metric_name, s, e)
+
         if m.per == "average_headcount":
             first, last = run("employees", "headcount", s, s), run("employees", "headcount", s, e)
             per = {
@@ -190,18 +196,19 @@ def answer(
                 for k in {*first, *last}
             }
         else:
-            per = values(m.per or "", s, e)
-        of = (
-            run("completions_of_enrolments", metric_name, s, e)
-            if m.of == "completions_of_enrolments"
-            else values(m.of or "", s, e)
-        )
+            per = part(m.per or "")
+        of = part(m.of or "")
         scale = 100.0 if m.unit == "percent" else 1.0
         return {
             k: ((of.get(k, (0, 0))[0] or 0) / p[0] * scale if p[0] else None, p[1]) for k, p in per.items()
         }
 
     periods = buckets(start, end, q.grain, cat.fiscal_year_starts)
+    if len(periods) > MAX_BUCKETS:
+        raise Refused(
+            f"that is {len(periods)} {q.grain}s; ask for at most {MAX_BUCKETS} at a time (a shorter period or a longer grain)",
+            f"共 {len(periods)} 个时间段;一次最多 {MAX_BUCKETS} 个(缩短时间范围或按更长的周期)",
+        )
     rows: list[Row] = []
     compare_period = shifted(start, end, q.compare_to) if q.compare_to else None
     for label, s, e in periods:
@@ -276,7 +283,12 @@ def _measures(name: str, cat: Catalogue) -> set[str]:
     return set().union(*(_measures(p, cat) if p in cat.metrics else {p} for p in parts))
 
 
-NEEDS_ZH = {"learning records": "学习记录", "pay records": "薪资记录", "genders": "性别数据"}
+NEEDS_ZH = {
+    "learning records": "学习记录",
+    "pay records": "薪资记录",
+    "pay bands": "薪资带宽",
+    "genders": "性别数据",
+}
 
 
 def missing_data(session: Session, q: AnalyticsQuery, cat: Catalogue) -> tuple[str, str] | None:
@@ -284,14 +296,16 @@ def missing_data(session: Session, q: AnalyticsQuery, cat: Catalogue) -> tuple[s
     or None. Said instead of answering with zeros."""
     measures = set().union(*(_measures(m.value, cat) for m in q.metrics))
     needs = {
-        "learning records": bool(measures & (LEARNING | {"completions_of_enrolments"}))
-        or "course_category" in q.by,
-        "pay records": "base_pay" in measures,
+        "learning records": bool(measures & LEARNING)
+        or any(cat.dimensions[d.value].learning_only for d in [*q.by, *q.filters]),
+        "pay records": bool(measures & PAY),
+        "pay bands": "compa_ratio" in measures,
         "genders": "gender" in q.by or "gender" in q.filters,
     }
     probes = {
         "learning records": select(LearningRecord.id).limit(1),
         "pay records": select(Compensation.id).limit(1),
+        "pay bands": select(PayBand.id).limit(1),
         "genders": select(Employee.id).where(Employee.gender.is_not(None)).limit(1),
     }
     absent = [what for what, needed in needs.items() if needed and session.scalar(probes[what]) is None]

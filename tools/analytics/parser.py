@@ -44,6 +44,14 @@ RELATIVE = {
     ),
 }
 GRAIN = {
+    "day": (
+        ["by day", "per day", "daily", "each day", "day by day"],
+        ["按天", "每天", "每日", "逐日", "按日"],
+    ),
+    "week": (
+        ["by week", "per week", "weekly", "each week", "week by week"],
+        ["按周", "每周", "逐周", "周度"],
+    ),
     "month": (
         ["by month", "per month", "monthly", "each month", "month by month"],
         ["按月", "每月", "月度", "逐月"],
@@ -327,17 +335,6 @@ def parse(question: str, values: dict[str, list[str]] | None = None, cat: Catalo
             phrase = f"{word}{syn}" if _is_zh(word) else f"{word} {syn}"
             while dim not in by and st.take(phrase, f"grouped by {dim.replace('_', ' ')}"):
                 by.append(dim)
-    # A bare dimension word ("top 3 locations", "哪个部门") groups by it too.
-    for syn, dim in dims:
-        plural = syn if _is_zh(syn) else syn + "s"
-        while dim not in by and (
-            st.take(plural, f"grouped by {dim.replace('_', ' ')}")
-            or st.take(syn, f"grouped by {dim.replace('_', ' ')}")
-        ):
-            by.append(dim)
-    if by:
-        st.fields["by"] = by[:2]
-
     # Filters: values present in the data, and org unit codes.
     filters: dict[str, list[str]] = {}
     for zh, city in ZH_CITIES.items():
@@ -367,6 +364,18 @@ def parse(question: str, values: dict[str, list[str]] | None = None, cat: Catalo
             if st.take(p, "learning overview: " + ", ".join(LEARNING_OVERVIEW)):
                 metrics = list(LEARNING_OVERVIEW)
                 break
+
+    # A bare dimension word ("top 3 locations", "哪个部门") groups by it too; after the metrics, so
+    # "courses completed" is a metric, not a split by course.
+    for syn, dim in dims:
+        plural = syn if _is_zh(syn) else syn + "s"
+        while dim not in by and (
+            st.take(plural, f"grouped by {dim.replace('_', ' ')}")
+            or st.take(syn, f"grouped by {dim.replace('_', ' ')}")
+        ):
+            by.append(dim)
+    if by:
+        st.fields["by"] = by[:2]
 
     if "order" in st.fields and "top_n" not in st.fields and re.search(r"(?i)\bwhich\b|哪", question):
         st.fields["top_n"] = 1  # "which unit has the most": the first one

@@ -33,6 +33,8 @@ class Relative(StrEnum):
 
 
 class Grain(StrEnum):
+    DAY = "day"
+    WEEK = "week"
     MONTH = "month"
     QUARTER = "quarter"
     YEAR = "year"
@@ -126,6 +128,8 @@ def buckets(
     if grain is None:
         return [(f"{start}..{end}", start, end)]
     grain = Grain(grain)
+    if grain in (Grain.DAY, Grain.WEEK):
+        return _days(start, end, grain)
     out = []
     step = {Grain.MONTH: 1, Grain.QUARTER: 3, Grain.YEAR: 12}[grain]
     cur = {
@@ -144,6 +148,19 @@ def buckets(
             label = _fy(cur, fiscal_start)
         out.append((label, max(cur, start), min(nxt - timedelta(days=1), end)))
         cur = nxt
+    return out
+
+
+def _days(start: date, end: date, grain: Grain) -> list[tuple[str, date, date]]:
+    """Days, or ISO weeks (Monday to Sunday, labelled 2026-W48), cut to the period."""
+    if grain is Grain.DAY:
+        return [(f"{d}", d, d) for d in (start + timedelta(days=i) for i in range((end - start).days + 1))]
+    out = []
+    cur = start - timedelta(days=start.weekday())
+    while cur <= end:
+        year, week, _ = cur.isocalendar()
+        out.append((f"{year}-W{week:02d}", max(cur, start), min(cur + timedelta(days=6), end)))
+        cur += timedelta(days=7)
     return out
 
 
