@@ -3,10 +3,12 @@ organisation only, with where the number came from."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
-from hrops.cli.common import console, fail, settings
+from hrops.cli.common import console, err_console, fail, settings
 
 AS_HELP = "Ask as this user (username or employee id); default HROPS_USER"
 BAR = 30
@@ -50,6 +52,10 @@ def ask(
     ),
     as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print the typed query and the answer as JSON"),
+    xlsx: Path | None = typer.Option(
+        None, "--xlsx", help="Also write the answer, its chart and its SQL to this workbook"
+    ),
+    chart: Path | None = typer.Option(None, "--chart", help="Also write the chart (when one helps) as SVG"),
 ) -> None:
     """Ask a question about HR and learning data; refused with a reason when it cannot be answered."""
     import asyncio
@@ -63,6 +69,7 @@ def ask(
     except svc.RequestError as e:
         fail(str(e))
     result = asyncio.run(analytics_service.ask(who, question))
+    _files(result, xlsx, chart)
     if json_out:
         console.print_json(result.model_dump_json(exclude={"answer": {"sql"}}))
         return
@@ -73,6 +80,27 @@ def ask(
     console.print(f"[dim]{result.answer.provenance}[/]", highlight=False)
     for note in result.answer.notes:
         console.print(f"[dim]{note}[/]", highlight=False)
+
+
+def _files(result, xlsx: Path | None, chart: Path | None) -> None:  # noqa: ANN001 - Asked
+    """Write the workbook and the SVG; said on stderr so --json output stays parseable."""
+    from tools.analytics import workbook
+    from tools.analytics.catalogue import load
+
+    if result.answer is None:
+        return
+    if xlsx:
+        workbook.write(result, result.chart, load(), xlsx)
+        err_console.print(f"[dim]wrote {xlsx}[/]", highlight=False)
+    if chart:
+        from tools.analytics.chart import to_svg
+
+        if result.chart is None:
+            err_console.print("[dim]no chart: a single figure reads best as a number[/]", highlight=False)
+        else:
+            chart.parent.mkdir(parents=True, exist_ok=True)
+            chart.write_text(to_svg(result.chart), encoding="utf-8")
+            err_console.print(f"[dim]wrote {chart}[/]", highlight=False)
 
 
 def _table(a, cat) -> None:  # noqa: ANN001 - tools.analytics.engine.Answer, Catalogue

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from hrops.clock import now
 from tools.analytics.catalogue import Catalogue, load
+from tools.analytics.chart import ChartSpec, chart_for, one_currency
 from tools.analytics.engine import Answer, Refused, answer, scope_for
 from tools.analytics.parser import Parsed, parse
 from tools.analytics.query import AnalyticsQuery
@@ -36,6 +37,7 @@ class Asked(BaseModel):
     answer: Answer | None = None
     text: str  # the answer, or the refusal, in the question's language
     refused: bool = False
+    chart: ChartSpec | None = None  # decided from the typed query: a line over time, bars across groups
 
 
 def values_in_scope(session: Session, who: Principal, day: date) -> dict[str, list[str]]:
@@ -113,7 +115,13 @@ def respond(
             },
         ),
     )
-    return Asked(question=question, parsed=parsed, answer=result, text=preface + narrative(result, lang, cat))
+    return Asked(
+        question=question,
+        parsed=parsed,
+        answer=result,
+        text=preface + narrative(result, lang, cat),
+        chart=chart_for(result, cat, lang),
+    )
 
 
 def describe(q: AnalyticsQuery, lang: str, cat: Catalogue) -> str:
@@ -175,11 +183,11 @@ def narrative(a: Answer, lang: str, cat: Catalogue) -> str:
     start, end = a.period
     if not a.rows:
         return f"没有{name}的数据。" if lang == "zh" else f"No {name} in {start} to {end}."
-    if len(a.rows) == 1 and not rows:
+    if not rows:
         return (
             "人数不足5人,敏感数据已隐藏。"
             if lang == "zh"
-            else "Fewer than 5 people: the figure is suppressed."
+            else "Fewer than 5 people in each group: the figures are suppressed."
         )
     if len(a.rows) == 1:
         r = a.rows[0]
@@ -196,10 +204,12 @@ def narrative(a: Answer, lang: str, cat: Catalogue) -> str:
         if lang == "zh":
             return f"{start}至{end},{a.scope_zh}{'内' + which if which else ''}的{name}为{value}{change}。"
         return f"{name.capitalize()} from {start} to {end} in {a.scope}{', ' + which if which else ''}: {value}{change}."
-    ranked = sorted(rows, key=lambda r: r.values[first] or 0, reverse=True)
-    label = " / ".join(ranked[0].groups.values()) or ranked[0].period
-    low = " / ".join(ranked[-1].groups.values()) or ranked[-1].period
-    hi, lo = fmt(ranked[0].values[first], m.unit, lang), fmt(ranked[-1].values[first], m.unit, lang)
+    ranked = sorted(one_currency(rows), key=lambda r: r.values[first] or 0, reverse=True)
+    label = " / ".join(v for k, v in ranked[0].groups.items() if k != "currency") or ranked[0].period
+    low = " / ".join(v for k, v in ranked[-1].groups.items() if k != "currency") or ranked[-1].period
+    currency = f" {ranked[0].groups['currency']}" if "currency" in ranked[0].groups else ""
+    hi = fmt(ranked[0].values[first], m.unit, lang) + currency
+    lo = fmt(ranked[-1].values[first], m.unit, lang) + currency
     if lang == "zh":
         return f"{start}至{end},{a.scope_zh}内{name}最高的是{label}({hi}),最低的是{low}({lo})。"
     return f"{name.capitalize()} in {a.scope}, {start} to {end}: highest {label} ({hi}), lowest {low} ({lo})."

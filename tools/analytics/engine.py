@@ -56,6 +56,7 @@ class Answer(BaseModel):
     scope_zh: str = ""
     version: int
     provenance: str
+    periods: list[str] = []  # every bucket asked for, also those without a row (nothing happened)
     sql: list[str]
     notes: list[str] = []
 
@@ -270,6 +271,7 @@ def answer(
         scope_zh=scope.label_zh or scope.label,
         version=cat.version,
         provenance=provenance,
+        periods=[label for label, _, _ in periods],
         sql=sqls,
         notes=notes,
     )

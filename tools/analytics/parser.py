@@ -59,6 +59,13 @@ GRAIN = {
     "quarter": (["by quarter", "per quarter", "quarterly", "each quarter"], ["按季度", "每季度", "分季度"]),
     "year": (["by year", "per year", "yearly", "each year", "annually"], ["按年", "每年", "分年"]),
 }
+# The period of a trend asked without one.
+TREND_PERIOD = {
+    "day": "last_30_days",
+    "week": "last_12_months",
+    "month": "last_12_months",
+    "quarter": "last_12_months",
+}
 COMPARE = {
     "same_period_last_year": (
         [
@@ -377,6 +384,9 @@ def parse(question: str, values: dict[str, list[str]] | None = None, cat: Catalo
     if by:
         st.fields["by"] = by[:2]
 
+    if "grain" in st.fields and "period" not in st.fields and st.fields["grain"] in TREND_PERIOD:
+        # "hires by month" means a trend: this month alone would be one point
+        st.fields["period"] = {"relative": TREND_PERIOD[st.fields["grain"]]}
     if "order" in st.fields and "top_n" not in st.fields and re.search(r"(?i)\bwhich\b|哪", question):
         st.fields["top_n"] = 1  # "which unit has the most": the first one
     left = _leftovers(st.text)
