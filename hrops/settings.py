@@ -118,6 +118,16 @@ class Settings(BaseSettings):
         "timers). Unset: the shipped `tools/approvals/rules.yaml`.",
     )
 
+    digest_day: int = Field(
+        1,
+        ge=1,
+        le=28,
+        description="Day of the month the monthly learning digest goes out (`hrops digest subscribe`).",
+    )
+    digest_hour: int = Field(
+        6, ge=0, le=23, description="Hour (UTC) on that day the learning digest goes out."
+    )
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     log_format: Literal["auto", "json", "console"] = Field(
         "auto", description="`auto`: pretty in a terminal, JSON otherwise."

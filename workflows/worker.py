@@ -26,12 +26,19 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
 def workflows_for(queue: str) -> list[type]:
     from workflows.bulk_change.workflow import BulkChangeWorkflow
+    from workflows.learning_digest.workflow import LearningDigestWorkflow
     from workflows.legacy_sync.workflow import LegacySyncWorkflow
     from workflows.onboarding.workflow import OnboardingWorkflow
     from workflows.record_change.workflow import RecordChangeWorkflow
 
     return (
-        [RecordChangeWorkflow, OnboardingWorkflow, BulkChangeWorkflow, LegacySyncWorkflow]
+        [
+            RecordChangeWorkflow,
+            OnboardingWorkflow,
+            BulkChangeWorkflow,
+            LegacySyncWorkflow,
+            LearningDigestWorkflow,
+        ]
         if queue == task_queues.MAIN
         else []
     )
@@ -47,10 +54,11 @@ def activities_for(queue: str) -> list[Callable[..., Any]]:
     import tools.onboarding  # noqa: F401  (registers the onboarding tools)
     from tools.registry import registry
     from workflows.audit_activities import record_event
+    from workflows.learning_digest.activities import send_learning_digest
     from workflows.notify_activities import queue_message
     from workflows.tool_activities import tool_activities
 
-    return [*tool_activities(registry), record_event, queue_message]
+    return [*tool_activities(registry), record_event, queue_message, send_learning_digest]
 
 
 def build_worker(client: Client, queue: str, **options: Any) -> Worker:

@@ -22,6 +22,7 @@ def _register() -> None:
         ask_cmd,
         bulk_cmds,
         demo_cmd,
+        digest_cmds,
         io_cmds,
         legacy_cmds,
         onboard_cmds,
@@ -40,6 +41,7 @@ def _register() -> None:
         approval_cmds,
         legacy_cmds,
         ask_cmd,
+        digest_cmds,
         admin_cmds,
         demo_cmd,
     ):

@@ -32,6 +32,18 @@ class Queued(BaseModel):
     queued: int  # new rows (0 when this event was queued before)
 
 
+def _event_key(key: str, recipient: str) -> str:
+    return f"{key}:{recipient}"
+
+
+def was_queued(session: Session, key: str, recipient: str) -> bool:
+    """Whether the event `key` was queued for `recipient` already (the work of a second run can be skipped)."""
+    return (
+        session.scalar(select(Notification.id).where(Notification.event_key == _event_key(key, recipient)))
+        is not None
+    )
+
+
 def queue(session: Session, message: Message) -> Queued:
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     now = datetime.now(UTC)
@@ -43,7 +55,7 @@ def queue(session: Session, message: Message) -> Queued:
             "subject": message.subject,
             "body": message.body,
             "created_at": now,
-            "event_key": f"{message.key}:{who}",
+            "event_key": _event_key(message.key, who),
         }
         for who in dict.fromkeys(message.recipients)  # once each, in order
     ]

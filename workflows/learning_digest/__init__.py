@@ -1,0 +1,1 @@
+"""LearningDigestWorkflow: one subscriber's monthly learning digest, started by their Temporal Schedule."""
