@@ -50,9 +50,14 @@ CASES = [
     ),
     (
         "training hours by department this year",
-        """SELECT j.org_unit_id, SUM(l.hours) FROM learning_records l JOIN job_assignments j ON j.employee_id = l.employee_id
+        # departments: the units right under the top, each with its subtree (by path); the top itself
+        """WITH dept AS (SELECT u.id, d.code FROM org_units d JOIN org_units u ON u.path LIKE d.path || '%'
+                         WHERE d.parent_id = (SELECT id FROM org_units WHERE parent_id IS NULL)
+                         UNION ALL SELECT id, code FROM org_units WHERE parent_id IS NULL)
+           SELECT dept.code, SUM(l.hours) FROM learning_records l JOIN job_assignments j ON j.employee_id = l.employee_id
            AND j.valid_from <= l.completed_on AND (j.valid_to IS NULL OR j.valid_to > l.completed_on)
-           WHERE l.completed_on BETWEEN '2026-01-01' AND '2026-11-23' GROUP BY j.org_unit_id""",
+           JOIN dept ON dept.id = j.org_unit_id
+           WHERE l.completed_on BETWEEN '2026-01-01' AND '2026-11-23' GROUP BY dept.code""",
     ),
     (
         "这个月我们单位的学习数据如何?",

@@ -13,10 +13,20 @@ from sqlalchemy import select
 
 from tests.conftest import TODAY
 from tests.test_analytics_engine import _ask
-from tools.analytics.engine import MAX_BUCKETS, Refused
+from tools.analytics.engine import MAX_BUCKETS, Refused, answer
+from tools.analytics.query import AnalyticsQuery
 from tools.store import queries
 from tools.store.db import session_scope
-from tools.store.models import Compensation, Course, Employee, JobAssignment, LearningRecord, PayBand
+from tools.store.identity import resolve_principal
+from tools.store.models import (
+    Compensation,
+    Course,
+    Employee,
+    JobAssignment,
+    LearningRecord,
+    PayBand,
+    UserRole,
+)
 
 PER_YEAR = {"annual": 1, "monthly": 12, "hourly": 2080}
 LAST_QUARTER = {"start": "2026-07-01", "end": "2026-09-30"}
@@ -160,3 +170,33 @@ def test_daily_and_weekly_trends(demo: str) -> None:
     assert [r.period for r in weekly.rows] == ["2026-W44", "2026-W45", "2026-W46", "2026-W47", "2026-W48"]
     with pytest.raises(Refused, match=f"at most {MAX_BUCKETS}"):
         _ask(demo, "admin", metrics=["hires"], grain="day", period={"relative": "this_year"})
+
+
+def test_a_figure_differing_from_an_earlier_one_by_a_few_people_is_hidden(demo: str) -> None:
+    """Average pay for everyone, then for everyone but a level of 1 to 4 people: the second would
+    give away their pay, so it is hidden for that asker (not for someone who never saw the first)."""
+    cny = Counter(j.level for j, p in _pay_today(demo) if p.currency == "CNY")
+    small = next(level for level, n in sorted(cny.items()) if 1 <= n < 5)
+    others = sorted(level for level in cny if level != small)
+
+    def pay(who: str, **query) -> tuple[dict[str, float | None], list[str]]:
+        with session_scope(demo, write=True) as s:  # shown figures are remembered
+            ans = answer(
+                s,
+                resolve_principal(s, who, TODAY),
+                AnalyticsQuery.model_validate({"metrics": ["average_base_pay"], **query}),
+                TODAY,
+            )
+        return {r.groups["currency"]: r.values["average_base_pay"] for r in ans.rows}, ans.notes
+
+    everyone, notes = pay("admin")
+    assert everyone["CNY"] is not None and not any("differ" in n for n in notes)
+    again, _ = pay("admin")
+    assert again["CNY"] == everyone["CNY"]  # the same people: the same figure, shown again
+    narrowed, notes = pay("admin", filters={"level": others})
+    assert narrowed["CNY"] is None
+    assert "by fewer than 5 people" in notes[-1] and "hidden" in notes[-1]
+    with session_scope(demo) as s:  # someone else with the whole company in scope
+        other = s.scalar(select(UserRole.username).where(UserRole.role == "hr_ops").limit(1))
+    fresh, notes = pay(other, filters={"level": others})  # another asker saw nothing before
+    assert fresh["CNY"] is not None and not any("differ" in n for n in notes)

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 
+from temporalio.client import Client
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from hrops.runtime.launcher import _worker_healthy
@@ -20,8 +21,11 @@ from workflows.worker import build_worker
 
 
 async def test_workers_use_the_sandbox_and_split_by_queue(temporal_env, store_url) -> None:
-    main = build_worker(temporal_env.client, task_queues.MAIN)
-    rpa = build_worker(temporal_env.client, task_queues.RPA)
+    # A client of its own: workers built and never run stay registered with their client, and a
+    # later test's worker on the shared client would be refused as a second one on its queue.
+    client = await Client.connect(temporal_env.client.service_client.config.target_host)
+    main = build_worker(client, task_queues.MAIN)
+    rpa = build_worker(client, task_queues.RPA)
     assert isinstance(main.config()["workflow_runner"], SandboxedWorkflowRunner)
     assert [w.__name__ for w in main.config()["workflows"]] == [
         "RecordChangeWorkflow",

@@ -26,10 +26,12 @@ from hrops.clock import today
 from hrops.settings import Settings, get_settings
 from hrops.temporal_client import TemporalUnavailable, connect
 from tools.analytics.ask import Asked
+from tools.analytics.coverage import Coverage, coverage
+from tools.analytics.engine import Refused
 from tools.hr.changes import ChangeDetails, RecordChange
 from tools.hr.schemas import PostalAddress
 from tools.registry import registry
-from tools.store.db import engine_for
+from tools.store.db import engine_for, session_scope
 from tools.store.identity import ALL_SEEING, Principal
 from workflows.approvals import DecisionRecord, Verdict
 from workflows.record_change.messages import RequestState
@@ -164,6 +166,16 @@ async def ask_question(body: AskIn, who: Caller) -> Asked:
     if result.answer is not None:
         result.answer.sql = []  # the SQL is in the audit trail of the compiler, not for callers
     return result
+
+
+@app.get("/api/analytics/catalogue")
+def analytics_catalogue(who: Caller, org_unit: str | None = None) -> Coverage:
+    """Every metric that can be asked about, and whether the data in the caller's scope answers it."""
+    try:
+        with session_scope(get_settings().db_url) as session:
+            return coverage(session, who, today(), org_unit)
+    except Refused as e:
+        raise HTTPException(403, str(e)) from None
 
 
 class CancelIn(BaseModel):

@@ -246,6 +246,6 @@ def ask_as_two_managers(cfg, n: int) -> int:  # noqa: ANN001 - Settings
         user, unit = managers[who]
         _step(f"{n}. {user} (head of {unit}) asks", f'hrops ask "{question}" --as {user}')
         with contextlib.suppress(typer.Exit):  # a refusal is printed with its reason
-            ask_cmd.ask(question, as_user=user, json_out=False)
+            ask_cmd.ask(question, as_user=user, json_out=False, xlsx=None, chart=None)
         n += 1
     return n

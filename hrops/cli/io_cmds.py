@@ -167,6 +167,9 @@ def import_employees_cmd(
     console.print(
         f"{verb} {report.created}, unchanged {report.unchanged}, skipped {report.skipped}", highlight=False
     )
+    if report.facts_added:
+        verb = "would add" if dry_run else "added"
+        console.print(f"employee facts {verb}: {report.facts_added}", highlight=False)
     if report.skipped:
         console.print("skipped rows: " + ", ".join(map(str, report.rows_with_errors)), highlight=False)
     if report.org_units_created:

@@ -28,6 +28,7 @@ UNITS_ZH = {
     "years": "年",
     "enrolments": "人次",
     "completions": "人次",
+    "trainings": "次",
 }
 
 
@@ -46,13 +47,13 @@ def values_in_scope(session: Session, who: Principal, day: date) -> dict[str, li
         scope = scope_for(session, who, day)
     except Refused:
         return {}
-    out: dict[str, list[str]] = {}
-    for name in ("location", "job_family", "level"):
-        column = getattr(JobAssignment, name)
-        stmt = select(column).where(*queries.in_force(JobAssignment, day)).distinct()
-        if scope.org_ids is not None:
-            stmt = stmt.where(JobAssignment.org_unit_id.in_(scope.org_ids))
-        out[name] = sorted(session.scalars(stmt))
+    names = ("location", "job_family", "level")
+    # one pass over the jobs in force for all three (the combinations are few)
+    stmt = select(*(getattr(JobAssignment, n) for n in names)).where(*queries.in_force(JobAssignment, day))
+    if scope.org_ids is not None:
+        stmt = stmt.where(JobAssignment.org_unit_id.in_(scope.org_ids))
+    combos = session.execute(stmt.distinct()).all()
+    out = {n: sorted({c[i] for c in combos}) for i, n in enumerate(names)}
     units = select(OrgUnit.code)
     if scope.org_ids is not None:
         units = units.where(OrgUnit.id.in_(scope.org_ids))
@@ -164,7 +165,8 @@ def fmt(value: float | None, unit: str, lang: str = "en") -> str:
         return "suppressed" if lang == "en" else "已隐藏"
     if unit == "ratio":
         return f"{value:.2f}"
-    number = f"{value:,.1f}" if unit in ("percent", "hours", "years", "currency") else f"{value:,.0f}"
+    whole = unit not in ("percent", "hours", "years", "currency") and value == int(value)  # counts
+    number = f"{value:,.0f}" if whole else f"{value:,.1f}"
     if unit == "percent":
         return number + "%"
     if lang == "zh":
@@ -181,6 +183,9 @@ def narrative(a: Answer, lang: str, cat: Catalogue) -> str:
     name = m.zh if lang == "zh" else m.en
     rows = [r for r in a.rows if not r.suppressed]
     start, end = a.period
+    span, span_zh = f"{start} to {end}", f"{start}至{end}"
+    if a.snapshot:  # a snapshot import, answered without a period
+        span, span_zh = f"as of the snapshot of {a.snapshot}", f"截至 {a.snapshot} 的快照"
     if not a.rows:
         return f"没有{name}的数据。" if lang == "zh" else f"No {name} in {start} to {end}."
     if not rows:
@@ -202,8 +207,9 @@ def narrative(a: Answer, lang: str, cat: Catalogue) -> str:
             )
         which = " / ".join(v for k, v in r.groups.items() if k != "currency")
         if lang == "zh":
-            return f"{start}至{end},{a.scope_zh}{'内' + which if which else ''}的{name}为{value}{change}。"
-        return f"{name.capitalize()} from {start} to {end} in {a.scope}{', ' + which if which else ''}: {value}{change}."
+            return f"{span_zh},{a.scope_zh}{'内' + which if which else ''}的{name}为{value}{change}。"
+        when = span if a.snapshot else f"from {span}"
+        return f"{name.capitalize()} {when} in {a.scope}{', ' + which if which else ''}: {value}{change}."
     ranked = sorted(one_currency(rows), key=lambda r: r.values[first] or 0, reverse=True)
     label = " / ".join(v for k, v in ranked[0].groups.items() if k != "currency") or ranked[0].period
     low = " / ".join(v for k, v in ranked[-1].groups.items() if k != "currency") or ranked[-1].period
@@ -211,5 +217,5 @@ def narrative(a: Answer, lang: str, cat: Catalogue) -> str:
     hi = fmt(ranked[0].values[first], m.unit, lang) + currency
     lo = fmt(ranked[-1].values[first], m.unit, lang) + currency
     if lang == "zh":
-        return f"{start}至{end},{a.scope_zh}内{name}最高的是{label}({hi}),最低的是{low}({lo})。"
-    return f"{name.capitalize()} in {a.scope}, {start} to {end}: highest {label} ({hi}), lowest {low} ({lo})."
+        return f"{span_zh},{a.scope_zh}内{name}最高的是{label}({hi}),最低的是{low}({lo})。"
+    return f"{name.capitalize()} in {a.scope}, {span}: highest {label} ({hi}), lowest {low} ({lo})."

@@ -36,6 +36,7 @@ class Names(Strict):
 class Metric(Strict):
     kind: Literal["stock", "flow", "ratio"]
     measure: str | None = None  # stock / flow: what the compiler counts
+    fact: str | None = None  # measure `fact`: which employee fact (employee_facts.name) it reads
     aggregate: Literal["count", "sum", "avg", "median"] = "count"
     filter: dict[str, str] = {}
     of: str | None = None  # ratio: numerator metric (or a compiler measure)
@@ -53,6 +54,8 @@ class Metric(Strict):
             raise ValueError("a ratio needs `of` and `per`")
         if self.kind != "ratio" and not self.measure:
             raise ValueError(f"a {self.kind} metric needs a `measure`")
+        if (self.measure == "fact") != (self.fact is not None):
+            raise ValueError("`fact` names the employee fact of a metric with `measure: fact`, and only then")
         return self
 
 

@@ -36,6 +36,7 @@ LEARNING = {
 }
 PAY = {"base_pay", "compa_ratio"}
 STOCK = {"employees", "tenure_years", *PAY}
+FACT = "fact"  # a number imported with each employee (employee_facts), named by the metric's `fact`
 # Pay is compared as a yearly amount whatever its frequency (hourly: a full-time year of 2,080 hours).
 PER_YEAR = {"monthly": 12, "hourly": 2080}
 NO_MANAGER = "(no manager)"
@@ -92,8 +93,10 @@ def _org_table(grouping: Grouping) -> exp.Expression:
     VALUES columns are column1, column2 in both SQLite and Postgres."""
     rows = sorted(grouping.org_labels.items()) or [(-1, "(none)")]
     values = exp.values([(unit, label) for unit, label in rows], alias="v")
-    inner = exp.select(exp.column("column1").as_("unit_id"), exp.column("column2").as_("label")).from_(values)
-    return inner.subquery("g")
+    inner = exp.select(exp.column("column1").as_("unit_id"), exp.column("column2").as_("label")).from_(
+        values, copy=False
+    )
+    return inner.subquery("g", copy=False)
 
 
 def dim_expr(name: str, grouping: Grouping) -> exp.Expression:
@@ -195,8 +198,9 @@ LEARNING_DAY = {
 }
 
 
-def _learning(measure: str, start: date, end: date) -> tuple[exp.Select, exp.Expression]:
-    """Learning records (withdrawn ones never count): the statement and the aggregate."""
+def _learning(measure: str, start: date, end: date, joins: set[str]) -> tuple[exp.Select, exp.Expression]:
+    """Learning records (withdrawn ones never count): the statement and the aggregate. The employee
+    and the course are joined only when `joins` asks for them (a split by gender, by course)."""
     l = "l"  # noqa: E741 - the learning record
     event = LEARNING_DAY[measure]
     placed_on: exp.Expression = col(l, event) if event else lit(end)
@@ -205,24 +209,22 @@ def _learning(measure: str, start: date, end: date) -> tuple[exp.Select, exp.Exp
             this=exp.Case().when(between(col(l, "enrolled_on"), start, end), col(l, "enrolled_on")),
             expressions=[col(l, "completed_on")],
         )
-    q = (
-        exp.select()
-        .from_(exp.to_table("learning_records").as_(l))
-        .join(
+    q = exp.select().from_(exp.to_table("learning_records").as_(l))
+    if "e" in joins:
+        q = q.join(
             exp.to_table("employees").as_("e"),
             on=exp.EQ(this=col("e", "id"), expression=col(l, "employee_id")),
         )
-        .join(
+    if "c" in joins or measure.startswith("mandatory_"):
+        q = q.join(
             exp.to_table("courses").as_("c"), on=exp.EQ(this=col("c", "id"), expression=col(l, "course_id"))
         )
-        .join(
-            exp.to_table("job_assignments").as_("j"),
-            on=exp.and_(
-                exp.EQ(this=col("j", "employee_id"), expression=col("e", "id")), in_force("j", placed_on)
-            ),
-        )
-        .where(exp.NEQ(this=col(l, "status"), expression=lit("withdrawn")))
-    )
+    q = q.join(
+        exp.to_table("job_assignments").as_("j"),
+        on=exp.and_(
+            exp.EQ(this=col("j", "employee_id"), expression=col(l, "employee_id")), in_force("j", placed_on)
+        ),
+    ).where(exp.NEQ(this=col(l, "status"), expression=lit("withdrawn")))
     mandatory = exp.EQ(this=col("c", "mandatory"), expression=exp.Boolean(this=True))
     count: exp.Expression = exp.Count(this=exp.Star())
     if measure == "mandatory_overdue":
@@ -240,11 +242,63 @@ def _learning(measure: str, start: date, end: date) -> tuple[exp.Select, exp.Exp
     q = q.where(between(col(l, event), start, end))
     if measure.startswith("mandatory_"):
         q = q.where(mandatory)
-    if measure == "completions_of_enrolments":
-        q = q.where(exp.LTE(this=col(l, "completed_on"), expression=lit(end)))
-    if measure == "mandatory_on_time":
-        q = q.where(exp.LTE(this=col(l, "completed_on"), expression=col(l, "due_on")))
-    return q, exp.Sum(this=col(l, "hours")) if measure == "learning_hours" else count
+    return q, learning_value(measure, end)
+
+
+def learning_value(measure: str, end: date) -> exp.Expression:
+    """The aggregate of a batchable learning measure over its records (conditions as CASE, so the
+    measures of one batch share one statement)."""
+    l = "l"  # noqa: E741
+    if measure == "learning_hours":
+        return exp.Sum(this=col(l, "hours"))
+    done_by = {"completions_of_enrolments": lit(end), "mandatory_on_time": col(l, "due_on")}.get(measure)
+    if done_by is None:
+        return exp.Count(this=exp.Star())
+    done = exp.LTE(this=col(l, "completed_on"), expression=done_by)
+    return exp.Sum(this=exp.Case().when(done, lit(1)).else_(lit(0)))
+
+
+def batch_key(measure: str) -> tuple[str, bool] | None:
+    """Learning measures with the same key come from the same records (same day column, same
+    mandatory filter): one statement computes them together."""
+    event = LEARNING_DAY.get(measure)
+    if event is None or measure == "active_learners":
+        return None
+    return event, measure.startswith("mandatory_")
+
+
+def _fact(name: str, end: date) -> tuple[exp.Select, exp.Expression]:
+    """Each employee's latest observation of fact `name` on or before `end`, placed by the job held
+    the day before it was taken (a file taken on a day describes the people employed up to it,
+    those leaving that day included): valid_from < as_of <= valid_to, without date arithmetic."""
+    f, f2 = "f", "f2"
+    latest = (
+        exp.select(exp.Max(this=col(f2, "as_of")))
+        .from_(exp.to_table("employee_facts").as_(f2))
+        .where(exp.EQ(this=col(f2, "employee_id"), expression=col(f, "employee_id")))
+        .where(exp.EQ(this=col(f2, "name"), expression=lit(name)))
+        .where(exp.LTE(this=col(f2, "as_of"), expression=lit(end)))
+    )
+    held = exp.and_(
+        exp.EQ(this=col("j", "employee_id"), expression=col("e", "id")),
+        exp.LT(this=col("j", "valid_from"), expression=col(f, "as_of")),
+        exp.or_(
+            exp.Is(this=col("j", "valid_to"), expression=exp.Null()),
+            exp.GTE(this=col("j", "valid_to"), expression=col(f, "as_of")),
+        ),
+    )
+    q = (
+        exp.select()
+        .from_(exp.to_table("employee_facts").as_(f))
+        .join(
+            exp.to_table("employees").as_("e"),
+            on=exp.EQ(this=col("e", "id"), expression=col(f, "employee_id")),
+        )
+        .join(exp.to_table("job_assignments").as_("j"), on=held)
+        .where(exp.EQ(this=col(f, "name"), expression=lit(name)))
+        .where(exp.EQ(this=col(f, "as_of"), expression=exp.Subquery(this=latest)))
+    )
+    return q, col(f, "value")
 
 
 def build(
@@ -258,10 +312,13 @@ def build(
     grouping: Grouping,
     row_cap: int,
     members: bool = False,
+    also: tuple[str, ...] = (),
 ) -> exp.Select:
     """One aggregate: `measure` over [start, end] (stock measures: as of `end`), grouped by `dims`.
-    `members`: instead of the aggregate, the people behind each group (for differencing checks)."""
-    people = exp.Count(this=exp.Distinct(expressions=[col("e", "id")]))
+    `members`: instead of the aggregate, the people behind each group (for differencing checks).
+    `also`: more measures of the same `batch_key`, selected beside it as `value_<measure>`."""
+    person = col("l" if measure in LEARNING else "e", "employee_id" if measure in LEARNING else "id")
+    people = exp.Count(this=exp.Distinct(expressions=[person]))
     row_value: exp.Expression | None = None
     if measure in STOCK:
         q, row_value = _stock(measure, end)
@@ -273,26 +330,41 @@ def build(
     elif measure in ("hires", "leavers"):
         q, value = _moves(metric, measure, start, end), people
     elif measure in LEARNING:
-        q, value = _learning(measure, start, end)
+        asked = {*dims, *filters}
+        joins = {"e"} if asked & {"gender"} else set()
+        joins |= {"c"} if asked & {"course", "course_category"} else set()
+        q, value = _learning(measure, start, end, joins)
+    elif measure == FACT:
+        q, row_value = _fact(metric.fact or "", end)
+        value = {"count": people, "sum": exp.Sum(this=row_value), "avg": exp.Avg(this=row_value)}.get(
+            metric.aggregate, row_value
+        )
     else:  # pragma: no cover - the catalogue names only these
         raise ValueError(f"unknown measure {measure}")
 
+    # From here the statement is built in place (copy=False): the org roll-up table can hold
+    # thousands of rows, and each builder call would otherwise copy the whole tree.
     if "org_unit" in dims or "org_unit" in filters:
-        q = q.join(
-            _org_table(grouping), on=exp.EQ(this=col("g", "unit_id"), expression=col("j", "org_unit_id"))
-        )
+        # `+ 0` keeps the planner from driving the query from the roll-up table through the index
+        # on org_unit_id (visiting every record of every unit); it starts from the period instead.
+        unit = exp.Add(this=col("j", "org_unit_id"), expression=lit(0))
+        q = q.join(_org_table(grouping), on=exp.EQ(this=col("g", "unit_id"), expression=unit), copy=False)
     if "manager" in dims or "manager" in filters:
         q = q.join(
             exp.to_table("employees").as_("m"),
             on=exp.EQ(this=col("m", "id"), expression=col("j", "manager_id")),
             join_type="left",
+            copy=False,
         )
     if scope_ids is not None:
         q = q.where(
-            exp.In(this=col("j", "org_unit_id"), expressions=[lit(i) for i in sorted(scope_ids)] or [lit(-1)])
+            exp.In(
+                this=col("j", "org_unit_id"), expressions=[lit(i) for i in sorted(scope_ids)] or [lit(-1)]
+            ),
+            copy=False,
         )
     for name, values in filters.items():
-        q = q.where(exp.In(this=dim_expr(name, grouping), expressions=[lit(v) for v in values]))
+        q = q.where(exp.In(this=dim_expr(name, grouping), expressions=[lit(v) for v in values]), copy=False)
     keys = [dim_expr(name, grouping) for name in dims]
     names = [f"g{i}" for i in range(len(dims))]
     if measure == "base_pay":  # pay in different currencies is never added up (a compa-ratio has no unit)
@@ -300,13 +372,16 @@ def build(
         names.append("currency")
     if members:
         return q.select(
-            *(k.copy().as_(n) for k, n in zip(keys, names, strict=True)), col("e", "id").as_("member")
-        ).distinct()
+            *(k.copy().as_(n) for k, n in zip(keys, names, strict=True)),
+            person.copy().as_("member"),
+            copy=False,
+        ).distinct(copy=False)
     if metric.aggregate == "median" and row_value is not None:
         return _median(q, keys, names, row_value, row_cap)
     for k, n in zip(keys, names, strict=True):
-        q = q.select(k.copy().as_(n)).group_by(k)
-    return q.select(value.as_("value"), people.as_("people")).limit(row_cap)
+        q = q.select(k.copy().as_(n), copy=False).group_by(k, copy=False)
+    extra = [learning_value(m, end).as_(f"value_{m}") for m in also]
+    return q.select(value.as_("value"), *extra, people.as_("people"), copy=False).limit(row_cap, copy=False)
 
 
 def _median(
@@ -326,7 +401,8 @@ def _median(
         row_value.copy().as_("v"),
         rn.as_("rn"),
         n.as_("n"),
-    ).subquery("ranked")
+        copy=False,
+    ).subquery("ranked", copy=False)
     middle = [
         exp.IntDiv(this=exp.paren(exp.Add(this=exp.column("n"), expression=lit(k))), expression=lit(2))
         for k in (1, 2)

@@ -13,12 +13,22 @@ from pydantic import BaseModel
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from tools.analytics import differencing, snapshots
 from tools.analytics.catalogue import MIN_GROUP, Catalogue, Sensitivity, load
-from tools.analytics.compiler import LEARNING, PAY, Grouping, Scope, build
+from tools.analytics.compiler import LEARNING, PAY, STOCK, Grouping, Scope, batch_key, build
 from tools.analytics.query import AnalyticsQuery, buckets, shifted
 from tools.store import queries
 from tools.store.identity import ALL_SEEING, Principal
-from tools.store.models import Compensation, Employee, LearningRecord, OrgUnit, PayBand, Role
+from tools.store.models import (
+    Compensation,
+    Employee,
+    EmployeeFact,
+    JobAssignment,
+    LearningRecord,
+    OrgUnit,
+    PayBand,
+    Role,
+)
 
 ROW_CAP = 10_000
 TIMEOUT_S = 10.0
@@ -59,6 +69,7 @@ class Answer(BaseModel):
     periods: list[str] = []  # every bucket asked for, also those without a row (nothing happened)
     sql: list[str]
     notes: list[str] = []
+    snapshot: date | None = None  # answered as of this snapshot import (no period: see snapshots.py)
 
 
 def scope_for(session: Session, who: Principal, day: date) -> Scope:
@@ -147,36 +158,60 @@ def answer(
 ) -> Answer:
     cat = cat or load()
     scope = scope_for(session, who, today)
-    if missing := missing_data(session, q, cat):
-        raise Refused(*missing)
     roots, ids = _roots(session, scope, q.org_unit)
-    grouping = _grouping(session, roots, ids)
+    data = snapshots.split(session, ids)
+    if missing := missing_data(session, q, cat, data):
+        raise Refused(*missing)
+    ids, snap = data.ids, data.only
     dims = [d.value for d in q.by]
     filters = {k.value: v for k, v in q.filters.items()}
+    # the roll-up table is only built when the answer is split or filtered by org unit
+    grouping = _grouping(session, roots, ids) if "org_unit" in [*dims, *filters] else Grouping({})
     learning_dims = [d for d in dims + list(filters) if cat.dimensions[d].learning_only]
     start, end = q.period.resolve(today, cat.fiscal_year_starts)
     if end > today:
         end = today
+    if snap:  # no period was asked: leavers on the snapshot's day, stocks on the day before (run)
+        start = end = snap.as_of
     sqls: list[str] = []
     dialect = "postgres" if session.bind and session.bind.dialect.name == "postgresql" else "sqlite"
 
+    # Measures of the query by batch key: learning measures read from the same records are
+    # fetched by one statement (hours with completions, enrolments with their completions).
+    batches: dict[tuple[str, bool], list[str]] = {}
+    for m in sorted(set().union(*(_measures(x.value, cat) for x in q.metrics))):
+        if key := batch_key(m):
+            batches.setdefault(key, []).append(m)
+    fetched: dict[tuple[str, str, date, date], dict[tuple, tuple[float | None, int]]] = {}
+
     def run(measure: str, metric_name: str, s: date, e: date) -> dict[tuple, tuple[float | None, int]]:
+        if snap and measure in STOCK:  # everyone in the file, leavers included
+            s = e = snap.population_day
+        # a learning statement does not depend on the metric; others do (leaver type, average or median)
+        which = "" if measure in LEARNING else metric_name
+        if (measure, which, s, e) in fetched:
+            return fetched[(measure, which, s, e)]
         metric = cat.metrics[metric_name]
         if learning_dims and measure not in LEARNING:
             m, d = cat.metrics[metric_name], cat.dimensions[learning_dims[0]]
             raise Refused(f"{m.en} cannot be split by {d.en}", f"{m.zh}不能按{d.zh}拆分")
-        stmt = build(metric, measure, s, e, dims, filters, ids, grouping, ROW_CAP)
+        key = batch_key(measure)
+        also = tuple(x for x in batches.get(key, []) if x != measure) if key else ()
+        stmt = build(metric, measure, s, e, dims, filters, ids, grouping, ROW_CAP, also=also)
         sql = stmt.sql(dialect=dialect)
         sqls.append(sql)
         with deadline(session, TIMEOUT_S):
             rows = session.execute(text(sql)).mappings().all()
-        out = {}
+        for x in (measure, *also):
+            fetched[(x, which, s, e)] = {}
         for r in rows:
-            key = tuple(str(r[f"g{i}"]) for i in range(len(dims))) + (
+            group = tuple(str(r[f"g{i}"]) for i in range(len(dims))) + (
                 (r["currency"],) if "currency" in r else ()
             )
-            out[key] = (float(r["value"]) if r["value"] is not None else None, int(r["people"]))
-        return out
+            for x in (measure, *also):
+                v = r["value" if x == measure else f"value_{x}"]
+                fetched[(x, which, s, e)][group] = (float(v) if v is not None else None, int(r["people"]))
+        return fetched[(measure, which, s, e)]
 
     def values(metric_name: str, s: date, e: date) -> dict[tuple, tuple[float | None, int]]:
         m = cat.metrics[metric_name]
@@ -205,6 +240,8 @@ def answer(
         }
 
     periods = buckets(start, end, q.grain, cat.fiscal_year_starts)
+    if snap:
+        periods = [(f"snapshot {snap.as_of}", start, end)]
     if len(periods) > MAX_BUCKETS:
         raise Refused(
             f"that is {len(periods)} {q.grain}s; ask for at most {MAX_BUCKETS} at a time (a shorter period or a longer grain)",
@@ -233,7 +270,22 @@ def answer(
                     compared={m: compared[m].get(key, (None, 0))[0] for m in compared},
                 )
             )
-    notes = _suppress(rows, q, cat)
+    notes = _suppress(rows, q, cat) + snapshots.notes(data, [m.value for m in q.metrics])
+
+    def members(metric_name: str, s: date, e: date) -> dict[tuple, set[str]]:
+        """The people behind each group of a metric (its denominator's for a ratio)."""
+        measure = _base_measure(metric_name, cat)
+        stmt = build(
+            cat.metrics[metric_name], measure, s, e, dims, filters, ids, grouping, ROW_CAP, members=True
+        )
+        out: dict[tuple, set[str]] = {}
+        with deadline(session, TIMEOUT_S):
+            for r in session.execute(text(stmt.sql(dialect=dialect))).mappings():
+                group = tuple(str(v) for k, v in r.items() if k != "member")
+                out.setdefault(group, set()).add(str(r["member"]))
+        return out
+
+    notes += differencing.guard(session, who.username, q, cat, rows, periods, members)
     if q.percent_of_total:
         for m in (x.value for x in q.metrics):
             for label in {r.period for r in rows}:
@@ -257,6 +309,8 @@ def answer(
     population = sum(r.people for r in rows if r.period == last)
     names = ", ".join(cat.metrics[m.value].en for m in q.metrics)
     when = f"{start} to {end}" if start != end else f"on {end}"
+    if snap:
+        when = f"as of the {snap.name} snapshot of {snap.as_of}"
     provenance = (
         f"{names} (catalogue v{cat.version}), {when}, scope: {scope.label}"
         + (f" / {q.org_unit.upper()}" if q.org_unit else "")
@@ -274,7 +328,19 @@ def answer(
         periods=[label for label, _, _ in periods],
         sql=sqls,
         notes=notes,
+        snapshot=snap.as_of if snap else None,
     )
+
+
+def _base_measure(name: str, cat: Catalogue) -> str:
+    """The measure whose people a figure is about: its own, or its denominator's for a ratio."""
+    m = cat.metrics[name]
+    if m.kind != "ratio":
+        return m.measure or ""
+    per = m.per or ""
+    if per == "average_headcount":
+        return "employees"
+    return _base_measure(per, cat) if per in cat.metrics else per
 
 
 def _measures(name: str, cat: Catalogue) -> set[str]:
@@ -290,33 +356,87 @@ NEEDS_ZH = {
     "pay records": "薪资记录",
     "pay bands": "薪资带宽",
     "genders": "性别数据",
+    "leaver types": "离职类型",
 }
 
 
-def missing_data(session: Session, q: AnalyticsQuery, cat: Catalogue) -> tuple[str, str] | None:
-    """Why the data in this store cannot answer the query (imported data may lack whole tables),
-    or None. Said instead of answering with zeros."""
+def _parts(name: str, cat: Catalogue) -> set[str]:
+    """The metric and the catalogue metrics a ratio is made of."""
+    m = cat.metrics[name]
+    return {name}.union(*(_parts(p, cat) for p in (m.of, m.per) if p in cat.metrics))
+
+
+def missing_data(
+    session: Session, q: AnalyticsQuery, cat: Catalogue, data: snapshots.DataScope | None = None
+) -> tuple[str, str] | None:
+    """Why the data counted cannot answer the query (imported data may lack whole tables; a snapshot
+    has no event dates), or None. Said instead of answering with zeros. The whole store is probed,
+    except where `data` sets snapshots apart: then the units it counts."""
+    data = data or snapshots.DataScope(None)
     measures = set().union(*(_measures(m.value, cat) for m in q.metrics))
+    parts = [cat.metrics[p] for m in q.metrics for p in _parts(m.value, cat)]
+    # an employee fact is named after the first metric that reads it ("training times last year")
+    facts = {
+        f: next(m for m in cat.metrics.values() if m.fact == f) for f in {m.fact for m in parts if m.fact}
+    }
     needs = {
         "learning records": bool(measures & LEARNING)
         or any(cat.dimensions[d.value].learning_only for d in [*q.by, *q.filters]),
         "pay records": bool(measures & PAY),
         "pay bands": "compa_ratio" in measures,
         "genders": "gender" in q.by or "gender" in q.filters,
+        "leaver types": any("leaver_type" in m.filter for m in parts),
+        **{f"{m.en} figures": True for m in facts.values()},
     }
     probes = {
-        "learning records": select(LearningRecord.id).limit(1),
-        "pay records": select(Compensation.id).limit(1),
-        "pay bands": select(PayBand.id).limit(1),
-        "genders": select(Employee.id).where(Employee.gender.is_not(None)).limit(1),
+        "learning records": (select(LearningRecord.id), LearningRecord.employee_id),
+        "pay records": (select(Compensation.id), Compensation.employee_id),
+        "pay bands": (select(PayBand.id), None),
+        "genders": (select(Employee.id).where(Employee.gender.is_not(None)), Employee.id),
+        "leaver types": (select(Employee.id).where(Employee.leaver_type.is_not(None)), Employee.id),
+        **{
+            f"{m.en} figures": (
+                select(EmployeeFact.id).where(EmployeeFact.name == f),
+                EmployeeFact.employee_id,
+            )
+            for f, m in facts.items()
+        },
     }
-    absent = [what for what, needed in needs.items() if needed and session.scalar(probes[what]) is None]
-    if absent:
+    zh = {**NEEDS_ZH, **{f"{m.en} figures": f"{m.zh}数据" for m in facts.values()}}
+    ids = data.ids if data.only or data.left_out else None
+
+    def absent(what: str) -> bool:
+        stmt, person = probes[what]
+        if ids is not None and person is None:  # pay bands for the jobs counted
+            on = (JobAssignment.level == PayBand.level) & (JobAssignment.location == PayBand.location)
+            stmt = stmt.join(JobAssignment, on).where(JobAssignment.org_unit_id.in_(ids))
+        elif ids is not None:
+            held = select(JobAssignment.id).where(
+                JobAssignment.employee_id == person, JobAssignment.org_unit_id.in_(ids)
+            )
+            stmt = stmt.where(held.exists())
+        return session.scalar(stmt.limit(1)) is None
+
+    if lacking := [what for what, needed in needs.items() if needed and absent(what)]:
+        en, cn = " and no ".join(lacking), "、".join(zh[a] for a in lacking)
+        if data.only:
+            return (
+                f"the {data.only.name} data has no {en}, so it cannot answer that",
+                f"{data.only.name_zh}的数据中没有{cn},无法回答",
+            )
+        if data.left_out:
+            apart = "; ".join(
+                f"{s.name} is a snapshot: ask about org unit {s.code} on its own" for s in data.left_out
+            )
+            return (
+                f"the data counted has no {en}, so it cannot answer that ({apart})",
+                f"统计范围内的数据中没有{cn},无法回答(快照单独提问:{'、'.join(s.code for s in data.left_out)})",
+            )
         return (
-            f"this HR store has no {' and no '.join(absent)}, so it cannot answer that",
-            f"HR 数据中没有{'、'.join(NEEDS_ZH[a] for a in absent)},无法回答",
+            f"this HR store has no {en}, so it cannot answer that",
+            f"HR 数据中没有{cn},无法回答",
         )
-    return None
+    return snapshots.refusal(data, q, measures, cat)
 
 
 def _suppress(rows: list[Row], q: AnalyticsQuery, cat: Catalogue) -> list[str]:

@@ -292,12 +292,27 @@ def _longest_first(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return sorted(pairs, key=lambda p: -len(p[0]))
 
 
+def _take_metrics(st: _State, pairs: list[tuple[str, str]], found: dict[str, int]) -> None:
+    """Read metric synonyms (longest first) into `found`: metric -> where the question names it."""
+    for syn, name in pairs:
+        if name not in found and (at := st.take(syn, f"metric {name}")) is not None:
+            found[name] = at
+
+
 def parse(question: str, values: dict[str, list[str]] | None = None, cat: Catalogue | None = None) -> Parsed:
     """`values`: dimension -> values present in the data (locations, levels, ...; org unit codes)."""
     cat = cat or load()
     lang = "zh" if _is_zh(question) else "en"
     st = _State(" " + question.strip() + " ")
     values = values or {}
+
+    # A metric named with a period in it ("training times last year") is read before the periods.
+    found: dict[str, int] = {}
+    pairs = _longest_first(
+        [(s, name) for name, m in cat.metrics.items() for s in [m.en, m.zh, *m.synonyms.en, *m.synonyms.zh]]
+    )
+    periods = [p.lower() for en, zh in RELATIVE.values() for p in en + zh]
+    _take_metrics(st, [(s, n) for s, n in pairs if any(p in s.lower() for p in periods)], found)
 
     # Fixed phrases first, longest first, so "last quarter" is not read as "last" + "quarter".
     for key, (en, zh) in COMPARE.items():
@@ -358,13 +373,7 @@ def parse(question: str, values: dict[str, list[str]] | None = None, cat: Catalo
         st.fields["filters"] = filters
 
     # Metrics: synonyms, longest first; the learning overview when nothing more precise is asked.
-    found: dict[str, int] = {}
-    pairs = _longest_first(
-        [(s, name) for name, m in cat.metrics.items() for s in [m.en, m.zh, *m.synonyms.en, *m.synonyms.zh]]
-    )
-    for syn, name in pairs:
-        if name not in found and (at := st.take(syn, f"metric {name}")) is not None:
-            found[name] = at
+    _take_metrics(st, pairs, found)
     metrics = sorted(found, key=found.__getitem__)  # in the order the question names them
     if not metrics:
         for p in sorted(OVERVIEW["en"] + OVERVIEW["zh"], key=len, reverse=True):

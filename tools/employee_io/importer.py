@@ -26,14 +26,23 @@ from tools.employee_io.mapping import EmployeeMapping, SourceSpec
 from tools.employee_io.planner import NewUnit, Planner, assign_unit_codes
 from tools.employee_io.records import ADDRESS_FIELDS, EmployeeRecord, ParsedRow, RowError, cross_check
 from tools.employee_io.sources import SourceRow, Table, open_table
-from tools.employee_io.targets import TARGETS
+from tools.employee_io.targets import TARGETS, fact_target
 from tools.employee_io.transforms import FieldProblem, resolve
+from tools.store import queries
 from tools.store.audit import AuditEvent, append, append_many
 from tools.store.db import session_scope
-from tools.store.models import Compensation, Employee, EmployeeAddress, JobAssignment, OrgUnit, StoreMeta
+from tools.store.models import (
+    Compensation,
+    Employee,
+    EmployeeAddress,
+    EmployeeFact,
+    JobAssignment,
+    OrgUnit,
+    StoreMeta,
+)
 
 Progress = Callable[[str, int, int | None], None]  # phase (reading, writing), done, total
-META_PREFIX = "import:employees:"
+META_PREFIX = queries.IMPORTS_PREFIX  # + the file's SHA-256: see `_remember`
 
 
 class ImportReport(BaseModel):
@@ -48,6 +57,7 @@ class ImportReport(BaseModel):
     skipped: int = 0  # rows left out because of errors (only with skip_invalid)
     errors: list[RowError] = []
     org_units_created: list[str] = []  # codes (in a dry run: that would be created)
+    facts_added: int = 0  # employee facts written (new employees, or stored ones without them yet)
     written: bool = False
     dry_run: bool = False
 
@@ -104,9 +114,13 @@ def _row_from(source: SourceRow, mapping: EmployeeMapping, as_of: date) -> Parse
             )
         )
 
-    for name, spec in mapping.fields.items():
+    facts: dict[str, Any] = {}
+    for name, spec, target, into in [
+        *((n, s, TARGETS[n], values) for n, s in mapping.fields.items()),
+        *((n, s, fact_target(n), facts) for n, s in mapping.facts.items()),
+    ]:
         try:
-            value = resolve(spec, TARGETS[name], source.values, as_of)
+            value = resolve(spec, target, source.values, as_of)
         except FieldProblem as e:
             problem(name, str(e))
             continue
@@ -114,7 +128,7 @@ def _row_from(source: SourceRow, mapping: EmployeeMapping, as_of: date) -> Parse
             if spec.required:
                 problem(name, "missing required value")
             continue
-        values[name] = value
+        into[name] = value
     failed = {e.field for e in errors}
     record: EmployeeRecord | None = None
     try:
@@ -139,7 +153,7 @@ def _row_from(source: SourceRow, mapping: EmployeeMapping, as_of: date) -> Parse
         if record
         else (str(values["employee_id"]).upper() if "employee_id" in values else None)
     )
-    return ParsedRow(source.number, employee_id, record, errors)
+    return ParsedRow(source.number, employee_id, record, errors, facts=facts)
 
 
 def _read(table: Table, mapping: EmployeeMapping, as_of: date, progress: Progress | None) -> list[ParsedRow]:
@@ -213,7 +227,7 @@ def _write(
         return made[id(unit)] if isinstance(unit, NewUnit) else unit
 
     created_at = now()
-    source = f"import:{mapping.label}"[:40]
+    source = mapping.source_name
     records = [(row, row.record) for row in new_rows if row.record is not None]
     # Bulk inserts (executemany): ORM objects one by one cost more than everything else together.
     s.execute(
@@ -275,30 +289,62 @@ def _write(
     events = []
     for row, r in records:
         filled = sorted(f for f in TARGETS if f in r.model_fields_set and getattr(r, f) is not None)
+        details = {"file": report.file, "row": row.number, "fields": filled}
         events.append(
             AuditEvent(
                 actor=actor,
                 action="employee.imported",
                 entity_type="employee",
                 entity_id=r.employee_id,
-                details={"file": report.file, "row": row.number, "fields": filled},
+                details={**details, "facts": sorted(row.facts)} if row.facts else details,
             )
         )
     append_many(s, events)
     if progress:
         progress("writing", len(records), len(records))
     report.created = len(records)
-    append(
-        s,
-        AuditEvent(
-            actor=actor,
-            action="employees.import",
-            entity_type="import",
-            entity_id=report.sha256[:16],
-            details=_summary(report),
-        ),
+
+
+def _write_facts(
+    s: Session,
+    facts: list[tuple[ParsedRow, str, Any]],
+    mapping: EmployeeMapping,
+    report: ImportReport,
+    actor: str,
+) -> None:
+    """The mapping's facts as of the import's date; an audit entry for each stored employee given some
+    (new employees' entries name them already)."""
+    s.execute(
+        insert(EmployeeFact),
+        [
+            dict(
+                employee_id=row.employee_id,
+                name=name,
+                value=value,
+                as_of=report.as_of,
+                source=mapping.source_name,
+            )
+            for row, name, value in facts
+        ],
     )
-    _remember(s, report, actor)
+    added: dict[str, list[str]] = {}
+    for row, name, _ in facts:
+        if row.existing and row.employee_id:
+            added.setdefault(row.employee_id, []).append(name)
+    append_many(
+        s,
+        [
+            AuditEvent(
+                actor=actor,
+                action="employee.facts_imported",
+                entity_type="employee",
+                entity_id=eid,
+                details={"file": report.file, "facts": sorted(names), "as_of": report.as_of.isoformat()},
+            )
+            for eid, names in added.items()
+        ],
+    )
+    report.facts_added = len(facts)
 
 
 def _summary(report: ImportReport) -> dict[str, Any]:
@@ -314,14 +360,39 @@ def _summary(report: ImportReport) -> dict[str, Any]:
         "skipped": report.skipped,
         "skipped_rows": report.rows_with_errors[:500],
         "org_units_created": report.org_units_created,
+        "facts_added": report.facts_added,
     }
 
 
-def _remember(s: Session, report: ImportReport, actor: str) -> None:
-    """store_meta keeps each imported file's as-of date so a re-import derives the same dates."""
+def _finish(s: Session, report: ImportReport, mapping: EmployeeMapping, actor: str) -> None:
+    """The summary audit entry, and what store_meta keeps about the file."""
+    append(
+        s,
+        AuditEvent(
+            actor=actor,
+            action="employees.import",
+            entity_type="import",
+            entity_id=report.sha256[:16],
+            details=_summary(report),
+        ),
+    )
+    _remember(s, report, mapping, actor)
+
+
+def _remember(s: Session, report: ImportReport, mapping: EmployeeMapping, actor: str) -> None:
+    """store_meta keeps each imported file's as-of date so a re-import derives the same dates, and
+    what analytics needs to know about it: a snapshot (no event dates), where it landed, which
+    fields are derived from the as-of date, which facts it brought."""
     key = META_PREFIX + report.sha256[:40]
     meta = s.get(StoreMeta, key)
     at = now().isoformat()
+    about = {
+        "source": mapping.source_name,
+        "snapshot": mapping.snapshot,
+        "landed_under": mapping.org_units.parent.code if mapping.org_units.parent else None,
+        "derived": mapping.derived_fields,
+        "facts": sorted(mapping.facts),
+    }
     if meta is None:
         s.add(
             StoreMeta(
@@ -334,12 +405,14 @@ def _remember(s: Session, report: ImportReport, actor: str) -> None:
                     "actor": actor,
                     "first_imported_at": at,
                     "created": report.created,
+                    **about,
                 },
             )
         )
     else:
         meta.value = {
             **meta.value,
+            **about,
             "last_imported_at": at,
             "created": meta.value.get("created", 0) + report.created,
         }
@@ -387,6 +460,7 @@ def import_employees(
     with session_scope(url, write=not dry_run) as session:
         planner = Planner(session, mapping, rows)
         planner.run()
+        planner.check_facts(as_of)
         report.errors = sorted((e for r in rows for e in r.errors), key=lambda e: e.row)
         good = [r for r in rows if r.good]
         new_rows = [r for r in good if not r.existing]
@@ -399,10 +473,16 @@ def import_employees(
         if planner.new_units:
             assert mapping.org_units.parent is not None
             assign_unit_codes(planner, mapping.org_units.parent.code)
-        if dry_run or not new_rows:
+        facts = [f for f in planner.new_facts if f[0].good]
+        if dry_run or not (new_rows or facts):
             report.created = len(new_rows)
             report.org_units_created = planner.planned_unit_codes()
+            report.facts_added = len(facts)
             return report
-        _write(planner, new_rows, report, actor, progress)
+        if new_rows:
+            _write(planner, new_rows, report, actor, progress)
+        if facts:
+            _write_facts(session, facts, mapping, report, actor)
+        _finish(session, report, mapping, actor)
         report.written = True
     return report

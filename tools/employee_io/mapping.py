@@ -28,6 +28,7 @@ from tools.employee_io.targets import ALWAYS_REQUIRED, TARGETS, Kind
 
 AS_OF = "as_of"  # a date value meaning "the import's as-of date" (in `value`, `map` or `default`)
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_FACT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 
 
 def template_columns(template: str) -> list[str]:
@@ -150,7 +151,15 @@ class EmployeeMapping(_Strict):
     description: str | None = None
     source: SourceSpec = SourceSpec()
     org_units: OrgUnitPolicy = OrgUnitPolicy()
+    snapshot: bool = Field(
+        False,
+        description="the file is one day's picture without event dates (dates derived from the as-of date): "
+        "analytics answers its units on their own, as of that day, and refuses periods",
+    )
     fields: dict[str, FieldSpec]
+    facts: dict[str, FieldSpec] = Field(
+        {}, description="numbers kept per employee as of the import's date: fact name -> column"
+    )
     _path: Path | None = PrivateAttr(None)
 
     @field_validator("fields", mode="before")
@@ -166,6 +175,19 @@ class EmployeeMapping(_Strict):
                     f"unknown employee field {name!r}{did_you_mean(str(name), TARGETS)}; "
                     f"valid fields: {listing(TARGETS)}"
                 )
+        return v
+
+    @field_validator("facts")
+    @classmethod
+    def _fact_names(cls, v: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
+        for name, spec in v.items():
+            if not _FACT_NAME.match(name) or name in TARGETS:
+                raise ValueError(
+                    f"fact name {name!r}: use lower-case letters, digits and _ (at most 60), "
+                    "not an employee field's name"
+                )
+            if spec.date_format or spec.years_before_as_of:
+                raise ValueError(f"{name}: facts are numbers (no date_format or years_before_as_of)")
         return v
 
     @model_validator(mode="after")
@@ -198,6 +220,11 @@ class EmployeeMapping(_Strict):
                 problems.append(f"fields.{name}: years_before_as_of only applies to date fields")
             if spec.add is not None and kind is not Kind.NUMBER and not spec.years_before_as_of:
                 problems.append(f"fields.{name}: add only applies to numbers and years_before_as_of")
+        if self.snapshot and self.org_units.parent is None:
+            problems.append(
+                "snapshot: true needs org_units.parent: a snapshot lands under its own unit, "
+                "so analytics never mixes it with dated records"
+            )
         if self.org_units.unknown == "create" and self.org_units.parent is None:
             problems.append(
                 "org_units.unknown is 'create' but org_units.parent is missing: "
@@ -215,14 +242,29 @@ class EmployeeMapping(_Strict):
     def label(self) -> str:
         return self.name or (self._path.stem if self._path else "import")
 
+    @property
+    def source_name(self) -> str:
+        """What the employees' `source` column records."""
+        return f"import:{self.label}"[:40]
+
+    @property
+    def derived_fields(self) -> list[str]:
+        """Fields whose dates are worked out from the as-of date rather than read from the file."""
+        return [
+            name
+            for name, s in self.fields.items()
+            if s.years_before_as_of or AS_OF in (s.value, s.default, *(s.map or {}).values())
+        ]
+
     def where(self, field_name: str | None) -> str | None:
-        """The source column(s) a field comes from, for messages; None for derived fields."""
-        spec = self.fields.get(field_name or "")
+        """The source column(s) a field (or fact) comes from, for messages; None for derived fields."""
+        spec = self.fields.get(field_name or "") or self.facts.get(field_name or "")
         return spec.where() if spec else None
 
     def columns(self) -> list[str]:
         """Every source column the mapping reads, in mapping order, without repeats."""
-        return list(dict.fromkeys(c for spec in self.fields.values() for c in spec.columns()))
+        specs = [*self.fields.values(), *self.facts.values()]
+        return list(dict.fromkeys(c for spec in specs for c in spec.columns()))
 
     @classmethod
     def for_columns(cls, columns: Iterable[str]) -> EmployeeMapping:
@@ -276,7 +318,7 @@ _MODELS_AT: dict[tuple[str, ...], type[BaseModel]] = {
 
 
 def _model_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
-    if len(loc) == 2 and loc[0] == "fields":
+    if len(loc) == 2 and loc[0] in ("fields", "facts"):
         return FieldSpec
     return _MODELS_AT.get(loc)
 

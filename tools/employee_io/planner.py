@@ -21,8 +21,9 @@ from tools.employee_io.errors import ImportFileError, did_you_mean, listing
 from tools.employee_io.mapping import EmployeeMapping, ParentUnit
 from tools.employee_io.records import EmployeeRecord, ParsedRow, RowError
 from tools.employee_io.targets import TARGETS, Group
+from tools.employee_io.transforms import as_text
 from tools.store import queries
-from tools.store.models import Compensation, Employee, EmployeeAddress, JobAssignment, OrgUnit
+from tools.store.models import Compensation, Employee, EmployeeAddress, EmployeeFact, JobAssignment, OrgUnit
 
 CHUNK = 500  # ids per IN (...) query
 
@@ -100,6 +101,7 @@ class Planner:
         self.new_units: dict[str, NewUnit] = {}
         self.parent: OrgUnit | None = None
         self.parent_above: OrgUnit | None = None
+        self.new_facts: list[tuple[ParsedRow, str, Decimal]] = []
 
     def fail(self, row: ParsedRow, field_name: str | None, message: str) -> None:
         row.errors.append(
@@ -123,6 +125,29 @@ class Planner:
         self._emails_in_store()
         self._org_units()
         self._managers()
+
+    def check_facts(self, as_of: date) -> None:
+        """The rows' facts not stored yet for this day (an earlier import may predate the mapping's
+        `facts:`). A stored one with another value fails its row: it changes through HR, not a re-import."""
+        wanted = [(r, name, v) for r in self.candidates() for name, v in r.facts.items()]
+        stored: dict[tuple[str, str], Decimal] = {}
+        for chunk in _chunks(sorted({r.employee_id for r, _, _ in wanted if r.existing and r.employee_id})):
+            stmt = select(EmployeeFact).where(
+                EmployeeFact.employee_id.in_(chunk), EmployeeFact.as_of == as_of
+            )
+            stored.update({(f.employee_id, f.name): f.value for f in self.s.scalars(stmt)})
+        for row, name, value in wanted:
+            have = stored.get((row.employee_id or "", name))
+            if have is None:
+                self.new_facts.append((row, name, value))
+            elif not _same(have, value):
+                self.fail(
+                    row,
+                    name,
+                    f"{row.employee_id} already has {name} {as_text(have)} as of {as_of}, "
+                    f"the file says {as_text(value)}; "
+                    "changes go through record-change requests",
+                )
 
     def _duplicates(self, field_name: str, key: Callable[[ParsedRow], str | None]) -> None:
         seen: dict[str, list[ParsedRow]] = defaultdict(list)

@@ -310,6 +310,7 @@ class ParsedRow:
     record: EmployeeRecord | None
     errors: list[RowError] = field(default_factory=list)
     existing: bool = False
+    facts: dict[str, Decimal] = field(default_factory=dict)  # the mapping's `facts:`, read from this row
 
     @property
     def good(self) -> bool:

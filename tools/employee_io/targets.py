@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Column, String
 
 from tools.store.classification import Classification
-from tools.store.models import Compensation, Employee, EmployeeAddress, JobAssignment, OrgUnit
+from tools.store.models import Compensation, Employee, EmployeeAddress, EmployeeFact, JobAssignment, OrgUnit
 
 
 class Kind(StrEnum):
@@ -28,6 +28,7 @@ class Group(StrEnum):
     JOB = "job"  # first job assignment
     PAY = "pay"  # first compensation row
     ADDRESS = "address"  # first home address row
+    FACT = "fact"  # employee_facts, as of the import's date (a mapping's `facts:`)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,12 @@ TARGETS: dict[str, Target] = {
         _t("address_country", ADDR, A.country, help="ISO 3166-1 alpha-2, e.g. CN, SG, GB, US"),
     ]
 }
+
+
+def fact_target(name: str) -> Target:
+    """A mapping's fact: a number kept in employee_facts."""
+    return Target(name, Group.FACT, EmployeeFact.__table__.c.value, Kind.NUMBER, "a number")
+
 
 # Every employee needs these (the store columns are NOT NULL). Names and org unit have alternatives,
 # checked separately in the mapping.

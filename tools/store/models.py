@@ -153,7 +153,17 @@ class JobAssignment(Base):
 
     __tablename__ = "job_assignments"
     __table_args__ = (
-        Index("ix_job_assignments_emp_from", "employee_id", "valid_from"),
+        # covering: analytics places each person by the job in force on a day from the index alone
+        Index(
+            "ix_job_assignments_emp_cover",
+            "employee_id",
+            "valid_from",
+            "valid_to",
+            "org_unit_id",
+            "location",
+            "job_family",
+            "level",
+        ),
         Index("ix_job_assignments_org_from", "org_unit_id", "valid_from"),
         UniqueConstraint("employee_id", "valid_from", name="uq_job_assignments_employee_day"),
         CheckConstraint("fte > 0 AND fte <= 1", name="fte"),
@@ -212,7 +222,26 @@ class LearningRecord(Base):
     __tablename__ = "learning_records"
     __table_args__ = (
         Index("ix_learning_records_emp", "employee_id", "enrolled_on"),
-        Index("ix_learning_records_enrolled", "enrolled_on"),
+        # covering: analytics reads enrolments and completions in a period from the indexes alone
+        Index(
+            "ix_learning_records_enrolled_cover",
+            "enrolled_on",
+            "employee_id",
+            "course_id",
+            "completed_on",
+            "status",
+            "hours",
+        ),
+        Index(
+            "ix_learning_records_completed_cover",
+            "completed_on",
+            "employee_id",
+            "course_id",
+            "enrolled_on",
+            "status",
+            "hours",
+        ),
+        Index("ix_learning_records_due", "due_on"),  # analytics: mandatory training due in a period
         CheckConstraint(f"status IN ({_enum_values(LearningStatus)})", name="status"),
         CheckConstraint("hours >= 0", name="hours"),
     )
@@ -421,3 +450,39 @@ class UnansweredQuestion(Base):
     language: Mapped[str] = mapped_column(String(5), info=INTERNAL)
     question: Mapped[str] = mapped_column(String(1000), info=PERSONAL)
     reason: Mapped[str] = mapped_column(String(500), info=INTERNAL)
+
+
+class EmployeeFact(Base):
+    """A number a file states about an employee on the day it was taken (e.g. the IBM sample's
+    TrainingTimesLastYear): one observation per employee, name and day, not effective-dated
+    history. Imported by a mapping's `facts:` section; analytics counts each employee's latest
+    observation. Only non-sensitive numbers belong here (ratings and pay have their own tables)."""
+
+    __tablename__ = "employee_facts"
+    __table_args__ = (
+        UniqueConstraint("employee_id", "name", "as_of", name="uq_employee_facts_employee_name_day"),
+        Index("ix_employee_facts_name_day", "name", "as_of"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    employee_id: Mapped[str] = mapped_column(ForeignKey("employees.id"), info=INTERNAL)
+    name: Mapped[str] = mapped_column(String(60), info=INTERNAL)
+    value: Mapped[Decimal] = mapped_column(Numeric(14, 4), info=PERSONAL)
+    as_of: Mapped[date] = mapped_column(Date, info=INTERNAL)
+    source: Mapped[str] = mapped_column(String(40), info=INTERNAL)
+
+
+class AnalyticsRelease(Base):
+    """A sensitive figure shown to someone, with the people behind it, so a later figure that differs
+    from it by fewer than 5 people (a total next to a total-minus-one) can be refused."""
+
+    __tablename__ = "analytics_releases"
+    __table_args__ = (Index("ix_analytics_releases_lookup", "asked_by", "metric", "period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    released_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+    asked_by: Mapped[str] = mapped_column(String(80), info=INTERNAL)
+    metric: Mapped[str] = mapped_column(String(60), info=INTERNAL)
+    period: Mapped[str] = mapped_column(String(30), info=INTERNAL)  # "as of DAY" or "START..END"
+    size: Mapped[int] = mapped_column(Integer, info=INTERNAL)
+    members: Mapped[str] = mapped_column(String, info=INTERNAL)  # sorted employee ids, comma-separated

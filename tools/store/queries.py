@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from tools.store.models import Compensation, Employee, EmployeeAddress, JobAssignment, OrgUnit
+from tools.store.models import Compensation, Employee, EmployeeAddress, JobAssignment, OrgUnit, StoreMeta
 
 Dated = TypeVar("Dated", JobAssignment, Compensation, EmployeeAddress)
 
 # A reporting chain longer than this is a data error (a cycle), not a real organisation.
 MAX_CHAIN = 30
+# store_meta keys of the files `hrops import employees` imported (tools/employee_io/importer.py).
+IMPORTS_PREFIX = "import:employees:"
 
 
 def employed_on(employee: Employee, day: date) -> bool:
@@ -80,3 +82,10 @@ def has_reports(session: Session, employee_id: str, as_of: date) -> bool:
         JobAssignment.manager_id == employee_id, *in_force(JobAssignment, as_of)
     )
     return session.scalar(stmt.limit(1)) is not None
+
+
+def recorded_imports(session: Session) -> list[dict[str, Any]]:
+    """What store_meta keeps about every imported file: as-of date, mapping, whether it is a snapshot,
+    where it landed, derived fields, facts (written by the employee importer)."""
+    stmt = select(StoreMeta).where(StoreMeta.key.startswith(IMPORTS_PREFIX))
+    return [m.value for m in session.scalars(stmt)]
