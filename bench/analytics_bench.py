@@ -108,6 +108,7 @@ def main(employees: int, learning: float, rounds: int) -> None:
         console.print(f"seeded {people:,} people, {learning_rows:,} learning records in {seeded:.0f} s")
         ours: dict[str, list[float]] = {q: [] for q, _ in CASES}
         floor: dict[str, list[float]] = {q: [] for q, _ in CASES}
+        ours_sql: dict[str, list[float]] = {q: [] for q, _ in CASES}
         for _ in range(rounds):  # interleaved, so machine noise hits both alike
             for question, sql in CASES:
                 with session_scope(url, write=True) as s:
@@ -116,12 +117,23 @@ def main(employees: int, learning: float, rounds: int) -> None:
                     result = ask(s, who, question, TODAY)
                     ours[question].append(time.perf_counter() - t)
                     assert not result.refused, (question, result.text)
+                with session_scope(url) as s:  # the compiled statements alone: where the time goes
+                    t = time.perf_counter()
+                    for statement in result.answer.sql:
+                        s.execute(text(statement)).all()
+                    ours_sql[question].append(time.perf_counter() - t)
                 with session_scope(url) as s:
                     t = time.perf_counter()
                     s.execute(text(sql), {"d": "2024-12-31"}).all()
                     floor[question].append(time.perf_counter() - t)
     table = Table(
-        "question", "ours p50 ms", "ours p95 ms", "hand SQL p50 ms", "ratio", "goal: <= 1.2x + 20 ms"
+        "question",
+        "ours p50 ms",
+        "ours p95 ms",
+        "of which SQL",
+        "hand SQL p50 ms",
+        "ratio",
+        "goal: <= 1.2x + 20 ms",
     )
     for question, _ in CASES:
         o50, f50 = _p(ours[question], 50) * 1000, _p(floor[question], 50) * 1000
@@ -130,6 +142,7 @@ def main(employees: int, learning: float, rounds: int) -> None:
             question,
             f"{o50:.1f}",
             f"{_p(ours[question], 95) * 1000:.1f}",
+            f"{_p(ours_sql[question], 50) * 1000:.1f}",
             f"{f50:.1f}",
             f"{o50 / f50:.2f}x",
             "met" if o50 <= goal else f"missed ({goal:.0f} ms)",

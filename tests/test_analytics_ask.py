@@ -201,3 +201,27 @@ def test_a_refusal_for_a_chinese_question_is_in_chinese(company: str) -> None:
         english.text
         == "I can't answer that yet: this HR store has no learning records, so it cannot answer that"
     )
+
+
+def test_filter_words_follow_the_data(company: str) -> None:
+    """The locations a question may name are reused between questions, but a job added in a new
+    place is known at once."""
+    from tools.analytics.ask import values_in_scope
+    from tools.store import queries
+    from tools.store.models import JobAssignment
+
+    with session_scope(company, write=True) as s:
+        admin = resolve_principal(s, "admin", TODAY)
+        assert "Hangzhou" not in values_in_scope(s, admin, TODAY)["location"]
+        job = s.scalars(
+            select(JobAssignment).where(
+                JobAssignment.employee_id == "E1003", *queries.in_force(JobAssignment, TODAY)
+            )
+        ).one()
+        job.valid_to = TODAY
+        moved = {c.key: getattr(job, c.key) for c in JobAssignment.__table__.columns if c.key != "id"}
+        s.add(JobAssignment(**{**moved, "location": "Hangzhou", "valid_from": TODAY, "valid_to": None}))
+    with session_scope(company, write=True) as s:
+        assert "Hangzhou" in values_in_scope(s, admin, TODAY)["location"]
+        asked = ask(s, admin, "headcount in Hangzhou", TODAY)
+    assert not asked.refused and asked.answer.rows[0].values["headcount"] == 1

@@ -4,10 +4,11 @@ nearest questions that can be answered (and keep the refused question so coverag
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hrops.clock import now
@@ -41,12 +42,29 @@ class Asked(BaseModel):
     chart: ChartSpec | None = None  # decided from the typed query: a line over time, bars across groups
 
 
+VALUES_TTL = 60.0  # seconds a scope's filter words are reused while the jobs and units are unchanged
+_values_cache: dict[tuple, tuple[float, dict[str, list[str]]]] = {}
+
+
 def values_in_scope(session: Session, who: Principal, day: date) -> dict[str, list[str]]:
-    """The words the parser may read as filters: locations, job families, levels, org unit codes."""
+    """The words the parser may read as filters: locations, job families, levels, org unit codes.
+    Reused for a minute while no job or unit row was added (a change to a job adds one), so a
+    question does not pay a scan of every job for them; a word missed meanwhile is refused, never
+    guessed."""
     try:
         scope = scope_for(session, who, day)
     except Refused:
         return {}
+    marks = session.execute(
+        select(
+            select(func.max(JobAssignment.id)).scalar_subquery(),
+            select(func.max(OrgUnit.id)).scalar_subquery(),
+        )
+    ).one()
+    key = (str(session.get_bind().url), scope.org_ids, day, tuple(marks))
+    hit = _values_cache.get(key)
+    if hit and time.monotonic() - hit[0] < VALUES_TTL:
+        return hit[1]
     names = ("location", "job_family", "level")
     # one pass over the jobs in force for all three (the combinations are few)
     stmt = select(*(getattr(JobAssignment, n) for n in names)).where(*queries.in_force(JobAssignment, day))
@@ -58,6 +76,9 @@ def values_in_scope(session: Session, who: Principal, day: date) -> dict[str, li
     if scope.org_ids is not None:
         units = units.where(OrgUnit.id.in_(scope.org_ids))
     out["org_unit"] = sorted(session.scalars(units))
+    if len(_values_cache) > 256:
+        _values_cache.clear()
+    _values_cache[key] = (time.monotonic(), out)
     return out
 
 
