@@ -1,0 +1,1 @@
+"""Compensation market data: sources behind one interface, job matching, normalisation, blending."""
