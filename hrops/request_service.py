@@ -46,14 +46,20 @@ from workflows import task_queues
 from workflows.approvals import Decision, DecisionRecord, Verdict
 from workflows.bulk_change.messages import KIND as BULK
 from workflows.bulk_change.messages import BulkState
+from workflows.comp_research.messages import KIND as COMP_RESEARCH
+from workflows.comp_research.messages import CompResearchState
 from workflows.onboarding.messages import KIND as ONBOARDING
 from workflows.onboarding.messages import OnboardingState
 from workflows.record_change.messages import CancelOrder, ChangeRequest, RequestState, workflow_id_for
 from workflows.record_change.workflow import RecordChangeWorkflow
 
 PREFIX = REQUEST_PREFIX
-AnyState = RequestState | OnboardingState | BulkState
-STATE_TYPES: dict[str, type] = {ONBOARDING: OnboardingState, BULK: BulkState}
+AnyState = RequestState | OnboardingState | BulkState | CompResearchState
+STATE_TYPES: dict[str, type] = {
+    ONBOARDING: OnboardingState,
+    BULK: BulkState,
+    COMP_RESEARCH: CompResearchState,
+}
 # Queries need a worker; without one they would wait for the RPC deadline.
 QUERY_TIMEOUT = 10.0
 

@@ -26,6 +26,7 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
 def workflows_for(queue: str) -> list[type]:
     from workflows.bulk_change.workflow import BulkChangeWorkflow
+    from workflows.comp_research.workflow import CompResearchWorkflow
     from workflows.learning_digest.workflow import LearningDigestWorkflow
     from workflows.legacy_sync.workflow import LegacySyncWorkflow
     from workflows.onboarding.workflow import OnboardingWorkflow
@@ -38,6 +39,7 @@ def workflows_for(queue: str) -> list[type]:
             BulkChangeWorkflow,
             LegacySyncWorkflow,
             LearningDigestWorkflow,
+            CompResearchWorkflow,
         ]
         if queue == task_queues.MAIN
         else []
@@ -51,6 +53,7 @@ def activities_for(queue: str) -> list[Callable[..., Any]]:
 
         return [browser_check, push_record, propose_mapping, save_mapping]
     import tools.hr  # noqa: F401  (registers the HR tools)
+    import tools.market.tools  # noqa: F401  (registers the market research tools)
     import tools.onboarding  # noqa: F401  (registers the onboarding tools)
     from tools.registry import registry
     from workflows.audit_activities import record_event

@@ -249,3 +249,48 @@ def ask_as_two_managers(cfg, n: int) -> int:  # noqa: ANN001 - Settings
             ask_cmd.ask(question, as_user=user, json_out=False, xlsx=None, chart=None)
         n += 1
     return n
+
+
+def research_two_titles(cfg, ops_user: str, n: int) -> int:  # noqa: ANN001 - Settings
+    """Market research for an English and a Chinese title; a comp analyst approves the first with an
+    edit and the workbook is written. Returns the next step number."""
+    from hrops import comp_service
+    from hrops.cli import comp_cmds
+    from tools.store.db import session_scope
+    from tools.store.models import Role, UserRole
+
+    with session_scope(cfg.db_url) as s:
+        analyst = s.scalar(
+            select(UserRole.username).where(UserRole.role == Role.COMP_ANALYST, UserRole.username != ops_user)
+        )
+    if analyst is None:
+        console.print("skipped the market research: no compensation analyst in the demo company")
+        return n
+    asked = []
+    for title, level in (("Senior Data Scientist", None), ("人力资源专员", "L4")):
+        flags = f" --level {level}" if level else ""
+        _step(
+            f"{n}. {ops_user} asks for the market for {title} in Shanghai, in CNY",
+            f'hrops comp research "{title}"{flags} --location Shanghai --currency CNY --as {ops_user}',
+        )
+        asked.append(comp_cmds.research(title, level, "Shanghai", "CNY", None, ops_user, False))
+        n += 1
+    first = asked[0]
+    _step(
+        f"{n}. The compensation analyst approves the first range (rounding the minimum) and it is published",
+        f"hrops approve {first} --edit minimum=<rounded> --as {analyst}",
+    )
+    state = request_cmds._run(comp_service.wait_for_draft, first)
+    if state.stage == "awaiting_approval" and state.draft and state.draft.recommended:
+        rounded = f"{state.draft.recommended.minimum // 10_000 * 10_000:.0f}"
+        request_cmds.approve(first, [f"minimum={rounded}"], "rounded to 10,000", analyst)
+    else:  # a second demo run the same day: the research was approved and published already
+        console.print(f"{first} is {state.stage} already")
+
+    done = request_cmds._run(comp_service.wait_for_published, first)
+    if done.published:
+        console.print(f"[green]workbook:[/] {done.published.workbook}", highlight=False)
+        console.print(f"[green]report:[/]   {done.published.html}", highlight=False)
+    else:
+        console.print(f"not published: {done.stage} {'; '.join(done.problems)}")
+    return n + 1

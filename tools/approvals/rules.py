@@ -32,6 +32,7 @@ class ChangeType(StrEnum):
     TERMINATION = "termination"
     ONBOARDING = "onboarding"
     ONBOARDING_PLAN = "onboarding_plan"
+    COMP_RESEARCH = "comp_research"  # a market benchmark and recommended range, before it leaves HR
 
 
 class Step(StrEnum):

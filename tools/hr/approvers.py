@@ -62,7 +62,10 @@ def plan_for(q: PlanQuery) -> ApprovalPlan:
     hiring manager, skip_level -> their manager), who locates the people without being the subject."""
     day = today()
     with store() as session:
-        if q.employee_id is None:
+        if q.change in ABOUT_NOBODY:
+            # about no employee: only steps decided by a role can apply (checked below)
+            anchor, level, seen_from = "", q.level, {}
+        elif q.employee_id is None:
             if q.change is not ChangeType.ONBOARDING or not q.new_manager_id:
                 raise ToolError(
                     "an approval plan needs the employee (or, for an onboarding, the hiring manager)"
@@ -84,6 +87,11 @@ def plan_for(q: PlanQuery) -> ApprovalPlan:
         matched = approval_rules.match(approval_rules.load(get_settings().approval_rules), facts)
         steps = []
         for step in matched.chain:
+            if q.change in ABOUT_NOBODY and step not in ROLE_STEPS:
+                raise ToolError(
+                    f"rule {matched.rule}: a {q.change.value} is about no employee, so its chain can "
+                    f"only name roles ({', '.join(sorted(s.value for s in ROLE_STEPS))}), not {step.value}"
+                )
             people, how = people_for(
                 session,
                 seen_from.get(step, step),
@@ -103,6 +111,10 @@ def plan_for(q: PlanQuery) -> ApprovalPlan:
         steps=steps,
     )
 
+
+# Changes about no employee (a market benchmark): their chains are decided by roles only.
+ABOUT_NOBODY = frozenset({ChangeType.COMP_RESEARCH})
+ROLE_STEPS = frozenset({Step.HR_OPS, Step.COMP_ANALYST, Step.ADMIN})
 
 # An onboarding's steps, seen from the hiring manager (the hire has no record or account yet).
 _FROM_HIRING_MANAGER = {Step.MANAGER: Step.NEW_MANAGER, Step.SKIP_LEVEL: Step.MANAGER}

@@ -111,6 +111,7 @@ class SourceFigure(BaseModel):
     citation: Citation
     notes: list[str] = []  # top-coded values, self-reported data, ...
     suppressed: bool = False  # fewer than MIN_POINTS data points: percentiles withheld
+    mean: float | None = None  # the source's mean, where it publishes one (BLS A_MEAN, a survey's mean)
 
 
 class NormalisedFigure(BaseModel):
@@ -121,6 +122,8 @@ class NormalisedFigure(BaseModel):
     currency: str
     adjustments: list[Adjustment] = []
     weight: float = 0.0  # in the blend (0 when suppressed or left out)
+    mean: float | None = None  # the source's mean, adjusted like the percentiles
+    left_out: str | None = None  # why the blend gives this figure no weight (suppressed, another place, ...)
 
 
 class Blend(BaseModel):
