@@ -128,6 +128,57 @@ class Settings(BaseSettings):
         6, ge=0, le=23, description="Hour (UTC) on that day the learning digest goes out."
     )
 
+    slack_signing_secret: SecretStr | None = Field(
+        None,
+        description="Signing secret of the Slack app (Basic Information); every request to "
+        "`/channels/slack/events` is checked with it. Unset: the Slack channel is off (404).",
+    )
+    slack_bot_token: SecretStr | None = Field(
+        None,
+        description="Bot token (`xoxb-...`) the Slack channel replies and delivers notifications with.",
+    )
+    feishu_verification_token: SecretStr | None = Field(
+        None,
+        description="Verification token of the Feishu/Lark app (Events and callbacks); every event to "
+        "`/channels/feishu/events` must carry it. Unset: the Feishu channel is off (404).",
+    )
+    feishu_encrypt_key: SecretStr | None = Field(
+        None,
+        description="Encrypt key of the Feishu/Lark app. Set: events arrive AES-256-CBC encrypted and "
+        "signed, and unsigned ones are refused.",
+    )
+    feishu_app_id: str | None = Field(None, description="App id (`cli_...`) of the Feishu/Lark app.")
+    feishu_app_secret: SecretStr | None = Field(
+        None, description="App secret of the Feishu/Lark app (for the tenant token it sends with)."
+    )
+    feishu_base_url: str = Field(
+        "https://open.feishu.cn",
+        description="Feishu open platform; `https://open.larksuite.com` for Lark.",
+    )
+    webhook_secrets: dict[str, SecretStr] = Field(
+        {},
+        description="Generic webhooks by name, each with its HMAC-SHA256 secret "
+        '(JSON: `{"teams": "s3cret"}`): `POST /channels/webhook/<name>` and delivery to `webhook:<name>`.',
+    )
+    webhook_urls: dict[str, SecretStr] = Field(
+        {},
+        description="Where notifications for `webhook:<name>` links are POSTed, signed with that "
+        'webhook\'s secret (JSON: `{"teams": "https://bridge.example/hrops"}`).',
+    )
+    delivery_interval: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds between outbox delivery rounds (`hrops channels deliver`, the worker).",
+    )
+    delivery_max_attempts: int = Field(
+        8, ge=1, le=100, description="Sends of one notification before delivery gives up on it."
+    )
+    delivery_backoff: float = Field(
+        30.0,
+        ge=0,
+        description="Seconds before the first retry of a failed send; doubled after each failure, at most an hour.",
+    )
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     log_format: Literal["auto", "json", "console"] = Field(
         "auto", description="`auto`: pretty in a terminal, JSON otherwise."

@@ -22,6 +22,9 @@ from temporalio.client import Client
 from hrops import __version__
 from hrops import request_service as svc
 from hrops.api import auth
+from hrops.channels.assistant_port import ChatOut
+from hrops.channels.routes import channels_of
+from hrops.channels.routes import router as channels_router
 from hrops.clock import today
 from hrops.settings import Settings, get_settings
 from hrops.temporal_client import TemporalUnavailable, connect
@@ -49,6 +52,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 app = FastAPI(title="HR Ops Orchestrator", version=__version__, lifespan=lifespan)
+app.include_router(channels_router)  # /channels/slack|feishu|webhook: chat platforms (docs/channels.md)
 
 
 async def temporal(request: Request) -> Client:
@@ -176,6 +180,25 @@ def analytics_catalogue(who: Caller, org_unit: str | None = None) -> Coverage:
             return coverage(session, who, today(), org_unit)
     except Refused as e:
         raise HTTPException(403, str(e)) from None
+
+
+class WebChatIn(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+    thread: str = Field("web", max_length=200)
+    message_id: str = Field(
+        min_length=1, max_length=200, description="unique per message: a resend is answered once"
+    )
+
+
+@app.post("/api/chat")
+async def chat(body: WebChatIn, who: Caller, request: Request) -> ChatOut:
+    """The web console's chat: the signed-in user talks to the assistant (channel `web`)."""
+    out = await channels_of(request.app).chat(
+        "web", who.username, body.text, f"{who.username}/{body.thread}", body.message_id, user=who.username
+    )
+    if out is None:
+        raise HTTPException(409, f"message {body.message_id} was answered already")
+    return out
 
 
 class CancelIn(BaseModel):

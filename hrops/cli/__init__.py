@@ -22,6 +22,7 @@ def _register() -> None:
         ask_cmd,
         bulk_cmds,
         catalogue_cmd,
+        channel_cmds,
         comp_cmds,
         demo_cmd,
         digest_cmds,
@@ -49,6 +50,7 @@ def _register() -> None:
         market_cmds,
         comp_cmds,
         admin_cmds,
+        channel_cmds,
         demo_cmd,
     ):
         module.register(app)

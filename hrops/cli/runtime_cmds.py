@@ -68,11 +68,17 @@ def worker(
     migrate(settings().db_url)
 
     async def main() -> None:
+        from contextlib import nullcontext
+
+        from hrops.channels.delivery import in_background
+
         try:
             client = await connect(settings())
         except TemporalUnavailable as e:
             fail(str(e))
-        await run_workers(client, queues)
+        # The main worker also delivers the outbox to chat channels (when any is configured).
+        async with in_background(settings()) if task_queues.MAIN in queues else nullcontext():
+            await run_workers(client, queues)
 
     asyncio.run(main())
     # Shutdown is complete. Leave without interpreter finalisation: the Temporal core runtime's

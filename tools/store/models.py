@@ -379,6 +379,7 @@ class Notification(Base):
     write a no-op. Ids and request numbers only: no personal values in the text."""
 
     __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_undelivered", "delivered_at", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
     recipient: Mapped[str] = mapped_column(ForeignKey("users.username"), index=True, info=INTERNAL)
@@ -389,6 +390,13 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
     event_key: Mapped[str] = mapped_column(String(200), unique=True, info=INTERNAL)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+    # Delivery (hrops/channels/delivery.py): the channel it went or goes out on, tries so far,
+    # the last failure (an error code or status, never the text), and when it may be tried next.
+    # A deliverer claims a row by moving `next_attempt_at` ahead before it sends.
+    channel: Mapped[str | None] = mapped_column(String(60), info=INTERNAL)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0", info=INTERNAL)
+    last_error: Mapped[str | None] = mapped_column(String(500), info=INTERNAL)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=INTERNAL)
 
 
 class PayBand(Base):
@@ -486,3 +494,36 @@ class AnalyticsRelease(Base):
     period: Mapped[str] = mapped_column(String(30), info=INTERNAL)  # "as of DAY" or "START..END"
     size: Mapped[int] = mapped_column(Integer, info=INTERNAL)
     members: Mapped[str] = mapped_column(String, info=INTERNAL)  # sorted employee ids, comma-separated
+
+
+class ChannelLink(Base):
+    """Who a chat account is: (channel, the platform's user id) -> product username. Channels are
+    `slack`, `feishu` and `webhook:<name>`. Made with `hrops channels link`; a person's newest link
+    is where their notifications go."""
+
+    __tablename__ = "channel_links"
+    __table_args__ = (
+        UniqueConstraint("channel", "platform_id", name="uq_channel_links_channel_platform_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    channel: Mapped[str] = mapped_column(String(60), info=INTERNAL)
+    platform_id: Mapped[str] = mapped_column(String(200), info=INTERNAL)
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"), index=True, info=INTERNAL)
+    linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+    linked_by: Mapped[str] = mapped_column(String(80), info=INTERNAL)
+
+
+class ChannelMessage(Base):
+    """A chat message or click already taken in, by the platform's id: platforms deliver again when
+    an answer is slow, and the second delivery must change nothing. Ids only; kept for a week."""
+
+    __tablename__ = "channel_messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "message_id", name="uq_channel_messages_channel_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    channel: Mapped[str] = mapped_column(String(60), info=INTERNAL)
+    message_id: Mapped[str] = mapped_column(String(200), info=INTERNAL)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True, info=INTERNAL)
