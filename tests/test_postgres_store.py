@@ -159,3 +159,24 @@ def test_every_kind_of_statement_answers_the_same_on_postgres(pg_url: str, store
             assert all(a[k] == pytest.approx(b[k]) for k in a), (a, b)
     with session_scope(pg_url) as s:
         assert s.scalar(text("SELECT COUNT(*) FROM analytics_releases")) > 0  # sensitive figures remembered
+
+
+async def test_chat_threads_are_kept_in_postgres_with_a_postgres_store(pg_url: str) -> None:
+    """Two messages, two savers (as two API processes would have): the second answers the question
+    the first asked, because the thread lives in Postgres."""
+    from hrops import assistant_service
+    from hrops.settings import get_settings
+    from tests.conftest import TODAY
+    from tools.store.identity import resolve_principal
+
+    migrate(pg_url)
+    tiny.build(pg_url)
+    with session_scope(pg_url) as s:
+        amy = resolve_principal(s, "amy.hughes", TODAY)
+    first = await assistant_service.chat(None, amy, "pg", "王芳职位变更", get_settings())
+    assert first.outcome.asked == "new_title"
+    second = await assistant_service.chat(None, amy, "pg", "高级数据工程师", get_settings())
+    assert second.outcome.asked == "effective_on" and second.outcome.fields["new_title"] == "高级数据工程师"
+    with session_scope(pg_url) as s:
+        assert s.scalar(text("SELECT COUNT(*) FROM checkpoints")) >= 2
+    assert not (get_settings().var_dir / "assistant.db").exists()

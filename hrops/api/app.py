@@ -22,7 +22,8 @@ from temporalio.client import Client
 from hrops import __version__
 from hrops import request_service as svc
 from hrops.api import auth
-from hrops.channels.assistant_port import ChatOut
+from hrops.channels import assistant_port
+from hrops.channels.assistant_port import ChatIn, ChatOut
 from hrops.channels.routes import channels_of
 from hrops.channels.routes import router as channels_router
 from hrops.clock import today
@@ -48,7 +49,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     import tools.onboarding  # noqa: F401  (registers the onboarding tools)
 
     app.state.client = getattr(app.state, "client", None)
+    assistant_port.install(_assistant)  # every channel's messages go to the chat assistant
     yield
+    assistant_port.install(None)
+
+
+async def _assistant(message: ChatIn) -> ChatOut:
+    """The chat assistant, on the API's Temporal client (connected on first use)."""
+    from hrops import assistant_service
+
+    if app.state.client is None:
+        app.state.client = await connect()
+    return await assistant_service.responder(app.state.client)(message)
 
 
 app = FastAPI(title="HR Ops Orchestrator", version=__version__, lifespan=lifespan)

@@ -23,6 +23,7 @@ def _register() -> None:
         bulk_cmds,
         catalogue_cmd,
         channel_cmds,
+        chat_cmd,
         comp_cmds,
         demo_cmd,
         digest_cmds,
@@ -51,6 +52,7 @@ def _register() -> None:
         comp_cmds,
         admin_cmds,
         channel_cmds,
+        chat_cmd,
         demo_cmd,
     ):
         module.register(app)

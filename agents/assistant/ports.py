@@ -1,0 +1,41 @@
+"""What the assistant needs from the product, as a port: the hrops layer implements it with the
+same services as the CLI and the API (checks, roles, idempotency), so the graph stays below them."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from agents.assistant.intake import RequestKind
+
+
+class Refusal(Exception):
+    """The product refused (a role, a rule, a pending request): the text says why."""
+
+
+class Started(BaseModel):
+    request_id: str
+    created: bool  # False: the same request was already under way
+
+
+class Services(Protocol):
+    db_url: str
+
+    def preview(self, kind: RequestKind, request: Any) -> tuple[str, list[str]]:
+        """The summary to confirm and any problems, from the same check the workflow runs first."""
+        ...
+
+    async def start(self, kind: RequestKind, request: Any) -> Started: ...
+
+    async def decide(self, request_id: str, approve: bool, reason: str | None) -> str:
+        """Record a decision; returns it in words (raises Refusal)."""
+        ...
+
+    async def status(self, request_id: str) -> str: ...
+
+    def requests_for(self, employee_id: str) -> list[str]: ...
+
+    async def ask(self, question: str) -> tuple[str, bool]:
+        """A data question answered for the asker: (text, refused)."""
+        ...
