@@ -58,6 +58,17 @@ class Settings(BaseSettings):
         description="Key that signs API tokens. Unset: a random key is created in `<var_dir>/secret.key`.",
     )
 
+    console_session_hours: float = Field(
+        12.0,
+        gt=0,
+        le=24 * 30,
+        description="Hours a web console sign-in lasts (`/console`); signing out or a new password ends it sooner.",
+    )
+    console_secure_cookie: bool = Field(
+        False,
+        description="Mark the console's session cookie `Secure` (sent over HTTPS only): set it behind TLS.",
+    )
+
     model: str = Field(
         "offline",
         description="Model for agents, in pydantic-ai's names (`openai:gpt-4o`, `ollama:qwen2.5`). "

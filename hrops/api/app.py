@@ -27,6 +27,7 @@ from hrops.channels.assistant_port import ChatIn, ChatOut
 from hrops.channels.routes import channels_of
 from hrops.channels.routes import router as channels_router
 from hrops.clock import today
+from hrops.console import router as console_router
 from hrops.settings import Settings, get_settings
 from hrops.temporal_client import TemporalUnavailable, connect
 from tools.analytics.ask import Asked
@@ -65,6 +66,7 @@ async def _assistant(message: ChatIn) -> ChatOut:
 
 app = FastAPI(title="HR Ops Orchestrator", version=__version__, lifespan=lifespan)
 app.include_router(channels_router)  # /channels/slack|feishu|webhook: chat platforms (docs/channels.md)
+app.include_router(console_router)  # /console: the web console (docs/console.md)
 
 
 async def temporal(request: Request) -> Client:

@@ -1,4 +1,4 @@
-"""`hrops tools list`, `users list`, `token create`, `config show`, `db upgrade`."""
+"""`hrops tools list`, `users list`, `users password`, `token create`, `config show`, `db upgrade`."""
 
 from __future__ import annotations
 
@@ -71,6 +71,45 @@ def users_list(
         if not role:
             count = s.query(User).count()
             console.print(f"{count} users in all; any user linked to an employee signs in as themselves")
+
+
+@users_app.command("password")
+def users_password(
+    username: str = typer.Argument(..., help="Username or employee id"),
+    password: str | None = typer.Option(
+        None, "--password", help="The new password (unset: asked for, without echo, twice)"
+    ),
+    clear: bool = typer.Option(False, "--clear", help="Remove the password: no console sign-in"),
+) -> None:
+    """Set a user's web console password (scrypt-hashed; signs out their console sessions)."""
+    from sqlalchemy import or_, select
+
+    from tools.store.db import session_scope
+    from tools.store.models import User
+    from tools.store.passwords import WeakPassword, hash_password
+
+    url = store_url()
+    with session_scope(url) as s:
+        user = s.scalar(
+            select(User).where(or_(User.username == username, User.employee_id == username.upper()))
+        )
+        if user is None:
+            fail(f"unknown user {username!r}; `hrops users list` shows them")
+        name = user.username
+    if clear:
+        hashed = None
+    else:
+        if password is None:
+            password = typer.prompt(
+                f"New console password for {name}", hide_input=True, confirmation_prompt=True
+            )
+        try:
+            hashed = hash_password(password)
+        except WeakPassword as e:
+            fail(str(e))
+    with session_scope(url, write=True) as s:
+        s.get(User, name).password_hash = hashed
+    console.print(f"{name}: console password {'removed' if clear else 'set'}", highlight=False)
 
 
 @token_app.command("create")

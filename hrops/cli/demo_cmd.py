@@ -83,6 +83,7 @@ def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo co
     from hrops.clock import today
     from hrops.temporal_client import connect
     from tools.demo_company import SeedOptions, StoreNotEmpty, seed_store, seeded_options
+    from tools.demo_company.loader import DEMO_PASSWORD, demo_passwords
 
     cfg = settings()
     _step("1. Start the stack", "hrops up")
@@ -107,6 +108,7 @@ def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo co
         highlight=False,
     )
     ops_user = report.demo_accounts.get("hr_ops", "admin")
+    demo_passwords(cfg.db_url)  # a company seeded before the web console had passwords
 
     employee_id, city = _pick_employee(cfg.db_url, today())
     home = NEW_HOMES[city]
@@ -183,6 +185,7 @@ def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo co
     for line in [
         f"Temporal UI (workflow history):  {ui}" if ui else f"Temporal:  {cfg.temporal_target}",
         f"HTTP API:                        {cfg.api_url}/docs  (token: hrops token create {approver})",
+        f"Web console:                     {cfg.api_url}/console  (sign in as {ops_user} or {approver}; every demo user's password: {DEMO_PASSWORD})",
         f"HR store:                        {cfg.db_url}",
         f"Legacy HR system (stand-in):     http://{cfg.api_host}:{cfg.legacy_sim_port}  (login in {cfg.credentials_file})",
         f"RPA evidence (screenshots, HTML): {cfg.evidence_dir / LEGACY_SYSTEM}",

@@ -33,6 +33,7 @@ def seed(
     from hrops.clock import today
     from tools.demo_company import SeedOptions, StoreNotEmpty, seed_store
     from tools.demo_company.company import MIN_EMPLOYEES
+    from tools.demo_company.loader import DEMO_PASSWORD, demo_passwords
 
     if employees < MIN_EMPLOYEES:
         fail(
@@ -64,6 +65,7 @@ def seed(
             fail(str(e))
     if report.already_seeded:
         console.print("already seeded with these options: nothing to do", highlight=False)
+        demo_passwords(store_url())  # a company seeded before the web console had passwords
     table = Table(
         "", "count", title=f"Demo company ({report.seconds:.1f} s)" if not report.already_seeded else None
     )
@@ -85,3 +87,8 @@ def seed(
     for role, username in report.demo_accounts.items():
         accounts.add_row(role, username)
     console.print(accounts)
+    console.print(
+        f"Web console ({settings().api_url}/console): every active demo user signs in with the "
+        f"password {DEMO_PASSWORD}",
+        highlight=False,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
@@ -10,7 +11,7 @@ from itertools import islice
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 
 from tools.demo_company import learning
 from tools.demo_company.catalogue import pay_bands
@@ -30,10 +31,14 @@ from tools.store.models import (
     User,
     UserRole,
 )
+from tools.store.passwords import hash_password
 
 Progress = Callable[[str, int, int], None]
 CHUNK = 20_000
 META_KEY = "seed"
+# Every active demo user signs in to the web console with this (documented in the README). The
+# demo company is fictional; a real store gets passwords from `hrops users password USER` only.
+DEMO_PASSWORD = "hrops-demo"
 
 
 class SeedOptions(BaseModel):
@@ -74,6 +79,19 @@ def seeded_options(url: str) -> SeedOptions | None:
         return SeedOptions.model_validate(meta.value["options"]) if meta else None
 
 
+def demo_passwords(url: str) -> int:
+    """Give the demo password to the active users of a seeded demo company who have none (a company
+    seeded before the console had passwords). Returns how many; 0 for a store that is not the demo."""
+    with session_scope(url, write=True) as s:
+        if s.get(StoreMeta, META_KEY) is None:
+            return 0
+        missing = User.active.is_(True) & User.password_hash.is_(None)
+        n = s.scalar(select(func.count()).select_from(User).where(missing)) or 0
+        if n:
+            s.execute(update(User).where(missing).values(password_hash=hash_password(DEMO_PASSWORD)))
+        return n
+
+
 def seed_store(
     url: str,
     options: SeedOptions,
@@ -103,7 +121,7 @@ def seed_store(
     tick("generating people", 1, 1)
     with engine_for(url).begin() as conn:  # everything but learning in one transaction
         counts = _write_company(conn, company, tick)
-        accounts = _write_users(conn, company)
+        accounts = _write_users(conn, company, options.seed)
     counts["learning_records"] = _write_learning(url, company, options, tick)
     report = SeedReport(
         employees=len(company.people),
@@ -298,19 +316,30 @@ def _write_company(conn: Connection, company: Company, tick: Progress) -> dict[s
     return counts
 
 
-def _write_users(conn: Connection, company: Company) -> dict[str, str]:
+def _write_users(conn: Connection, company: Company, seed: int) -> dict[str, str]:
     """A user per employee (leavers inactive), `admin`, and HR roles from the HR division."""
+    # One hash for all (a scrypt hash per user would cost a minute for a big company; the password
+    # is public anyway), salted from the seed so the same seed gives the same store. Leavers get none.
+    salt = hashlib.sha256(f"hrops demo {seed}".encode()).digest()[:16]
+    demo_hash = hash_password(DEMO_PASSWORD, salt=salt)
     _insert(
         conn,
         User,
         [
-            {"username": "admin", "employee_id": None, "display_name": "Administrator", "active": True},
+            {
+                "username": "admin",
+                "employee_id": None,
+                "display_name": "Administrator",
+                "active": True,
+                "password_hash": demo_hash,
+            },
             *(
                 {
                     "username": p.username,
                     "employee_id": p.id,
                     "display_name": p.display,
                     "active": p.termination is None,
+                    "password_hash": demo_hash if p.termination is None else None,
                 }
                 for p in company.people
             ),

@@ -266,6 +266,9 @@ class User(Base):
     employee_id: Mapped[str | None] = mapped_column(ForeignKey("employees.id"), unique=True, info=INTERNAL)
     display_name: Mapped[str] = mapped_column(String(200), info=INTERNAL)
     active: Mapped[bool] = mapped_column(Boolean, default=True, info=INTERNAL)
+    # The web console's sign-in (tools/store/passwords.py); None: this user cannot sign in there.
+    # A credential: never shown, and never sent to a model (classified personal, so redacted).
+    password_hash: Mapped[str | None] = mapped_column(String(200), info=PERSONAL)
 
 
 class UserRole(Base):

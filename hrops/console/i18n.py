@@ -1,0 +1,141 @@
+"""The console's words in English and Simplified Chinese. Data (names, stages, the assistant's and
+the analytics answers) is shown as the services give it; only the frame is translated here."""
+
+from __future__ import annotations
+
+LANGS = ("en", "zh")
+
+WORDS: dict[str, tuple[str, str]] = {
+    "product": ("HR Ops console", "HR 运营控制台"),
+    "chat": ("Chat", "对话"),
+    "approvals": ("My approvals", "我的审批"),
+    "analytics": ("Analytics", "数据分析"),
+    "comp": ("Comp reports", "薪酬报告"),
+    "tools": ("Tools", "工具目录"),
+    "sign_in": ("Sign in", "登录"),
+    "sign_out": ("Sign out", "退出"),
+    "username": ("Username", "用户名"),
+    "password": ("Password", "密码"),
+    "bad_login": ("Wrong username or password.", "用户名或密码错误。"),
+    "locked": (
+        "Too many failed sign-ins for this user; try again in a few minutes.",
+        "该用户登录失败次数过多,请几分钟后再试。",
+    ),
+    "login_hint": (
+        "Local accounts: an admin sets a password with `hrops users password USERNAME`.",
+        "本地账户:管理员使用 `hrops users password 用户名` 设置密码。",
+    ),
+    "signed_out": ("Signed out.", "已退出。"),
+    "roles": ("roles", "角色"),
+    # chat
+    "chat_intro": (
+        "Ask for an onboarding, a record change, market research, a data question or the status of a request.",
+        "可以发起入职、信息变更、薪酬市场调研,提出数据问题,或查询申请进度。",
+    ),
+    "message": ("Message", "消息"),
+    "send": ("Send", "发送"),
+    "you": ("You", "我"),
+    "assistant": ("Assistant", "助手"),
+    "new_thread": ("New conversation", "新对话"),
+    "already_sent": ("That message was answered already.", "这条消息已经回复过了。"),
+    # approvals and decisions
+    "inbox_empty": ("Nothing waits for your decision.", "没有等待您审批的申请。"),
+    "approve": ("Approve", "批准"),
+    "reject": ("Reject", "驳回"),
+    "reason": ("Reason (needed to reject)", "理由(驳回时必填)"),
+    "reason_needed": ("A rejection needs a reason.", "驳回需要填写理由。"),
+    "open": ("Open", "查看"),
+    "open_request": ("Open a request", "打开申请"),
+    "request_id": ("Request id, e.g. REQ-12", "申请编号,如 REQ-12"),
+    "kind": ("Kind", "类型"),
+    "stage": ("Stage", "阶段"),
+    "employee": ("Employee", "员工"),
+    "started": ("Started", "开始时间"),
+    "requested_by": ("Requested by", "申请人"),
+    "changes": ("Changes", "变更内容"),
+    "field": ("Field", "字段"),
+    "before": ("Before", "变更前"),
+    "after": ("After", "变更后"),
+    "also": ("Also", "同时"),
+    "offer": ("Offer", "录用信息"),
+    "plan": ("Onboarding plan", "入职计划"),
+    "range": ("Recommended range", "建议薪酬范围"),
+    "summary": ("Summary", "摘要"),
+    "decided": ("Decision recorded", "审批已记录"),
+    # timeline
+    "timeline": ("Case timeline", "申请进度"),
+    "stages": ("Stages", "阶段"),
+    "approval_chain": ("Approvals", "审批链"),
+    "step": ("Step", "步骤"),
+    "approvers": ("Approvers", "审批人"),
+    "decision": ("Decision", "审批结果"),
+    "waiting": ("waiting", "等待中"),
+    "not_yet": ("not started", "未开始"),
+    "history": ("History", "历史记录"),
+    "legacy": ("Legacy systems (RPA)", "旧系统同步(RPA)"),
+    "legacy_none": (
+        "No legacy system follows this request here (see the history).",
+        "此处没有旧系统需要同步(见历史记录)。",
+    ),
+    "evidence": ("Evidence", "证据截图"),
+    "no_evidence": ("No screenshots yet.", "暂无截图。"),
+    "task": ("Needs a person", "需要人工处理"),
+    "retry": ("Retry", "重试"),
+    "cancel_push": ("Cancel the push", "取消同步"),
+    "note": ("Note", "备注"),
+    "problems": ("Problems", "问题"),
+    "account": ("Account", "账号"),
+    "equipment": ("Equipment", "设备"),
+    "enrolled": ("Enrolled in", "已报名课程"),
+    "readiness": ("Day-1 readiness", "入职准备情况"),
+    "published": ("Published", "已发布"),
+    "rows": ("Rows", "行"),
+    # analytics
+    "question": ("Question", "问题"),
+    "ask": ("Ask", "提问"),
+    "ask_examples": (
+        "e.g. headcount by department · attrition in my org last quarter · 这个月我们单位的学习数据如何?",
+        "例如:各部门的在职人数 · 上季度我所在组织的离职率 · headcount by department",
+    ),
+    "table": ("Table", "数据表"),
+    "chart": ("Chart", "图表"),
+    "people": ("people", "人数"),
+    "period": ("Period", "期间"),
+    "scope": ("Scope", "范围"),
+    # comp
+    "comp_empty": ("No market research has been published yet.", "尚未发布薪酬市场调研。"),
+    "report": ("Report", "报告"),
+    "workbook": ("Workbook (xlsx)", "工作簿 (xlsx)"),
+    "comp_forbidden": (
+        "Market reports are for comp analysts, HR ops, HRBPs and admins.",
+        "薪酬报告仅限薪酬分析师、HR 运营、HRBP 和管理员查看。",
+    ),
+    # tools
+    "name": ("Name", "名称"),
+    "risk": ("Risk", "风险"),
+    "approval_needed": ("Approval", "需审批"),
+    "required": ("required", "需要"),
+    "description": ("Description", "说明"),
+    # errors
+    "not_found": ("Not found", "未找到"),
+    "forbidden": ("Not allowed", "无权访问"),
+    "language": ("Language", "语言"),
+}
+
+
+def pick_lang(session_lang: str | None, accept_language: str | None) -> str:
+    """The session's choice, else the browser's first preference we have, else English."""
+    if session_lang in LANGS:
+        return session_lang
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh"
+        if tag.startswith("en"):
+            return "en"
+    return "en"
+
+
+def words(lang: str) -> dict[str, str]:
+    i = LANGS.index(lang) if lang in LANGS else 0
+    return {k: v[i] for k, v in WORDS.items()}
