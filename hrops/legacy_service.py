@@ -131,7 +131,7 @@ async def state(client: Client, workflow_id: str) -> LegacySyncState:
         raise RequestError(f"{workflow_id} did not answer: is a worker running? (`hrops status`)") from None
 
 
-async def _current(client: Client, workflow_id: str) -> LegacySyncState:
+async def current(client: Client, workflow_id: str) -> LegacySyncState:
     """The latest run's state; FAILED when that run ended without closing the push itself
     (terminated, timed out, failed): then only Temporal's history says more."""
     handle = client.get_workflow_handle(workflow_id, result_type=LegacySyncState)
@@ -163,7 +163,7 @@ async def settled(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout if timeout else None
     while True:
-        st = await _current(client, workflow_id)
+        st = await current(client, workflow_id)
         if st.stage.closed or st.stage.waiting_for_person:
             return st
         if deadline and loop.time() > deadline:
@@ -193,7 +193,7 @@ async def settle_many(
             query = f"WorkflowId IN ({listed}) AND (ExecutionStatus != 'Running' OR HrStage IN {people})"
             async for w in client.list_workflows(query):
                 if w.id in waiting:
-                    st = await _current(client, w.id)
+                    st = await current(client, w.id)
                     if st.stage.closed or st.stage.waiting_for_person:
                         waiting.discard(w.id)
                         settled_[w.id] = st

@@ -436,7 +436,7 @@ async def _push_state(client: Client, workflow_id: str) -> LegacySyncState | str
     from hrops import legacy_service
 
     try:
-        return await legacy_service._current(client, workflow_id)
+        return await legacy_service.current(client, workflow_id)
     except (svc.RequestError, RPCError) as err:
         return str(err)
 
