@@ -37,13 +37,14 @@ from tools.hr.approvers import ApprovalPlan, PlanQuery, change_plan_query
 from tools.hr.changes import AddressDetails, ChangeCheck, RecordChange
 from tools.hr.record_changes import UndoQuery
 from tools.hr.schemas import PostalAddress
+from tools.market.tools import RESEARCHERS
 from tools.registry import ToolContext, ToolError, registry
 from tools.store.db import migrate, session_scope
-from tools.store.identity import Principal, UnknownUser, resolve_principal
+from tools.store.identity import ALL_SEEING, Principal, UnknownUser, resolve_principal
 from tools.store.models import REQUEST_PREFIX, RequestRecord, User
 from workflows import search_attributes as sa
 from workflows import task_queues
-from workflows.approvals import Decision, DecisionRecord, Verdict
+from workflows.approvals import ApprovalChain, Decision, DecisionRecord, Verdict
 from workflows.bulk_change.messages import KIND as BULK
 from workflows.bulk_change.messages import BulkState
 from workflows.comp_research.messages import KIND as COMP_RESEARCH
@@ -432,6 +433,29 @@ async def query(
         raise RequestError(
             f"{request_id.upper()} did not answer ({e or 'no worker'}); check `hrops status`"
         ) from None
+
+
+def approval_chains(state: AnyState) -> list[ApprovalChain]:
+    """Every approval chain of a request (an onboarding has two: the offer and the plan)."""
+    if isinstance(state, OnboardingState):
+        return list(state.approvals)
+    chain = getattr(state, "approval", None)
+    return [chain] if chain is not None else []
+
+
+def may_see(who: Principal, state: AnyState) -> bool:
+    """Who may follow a request: HR ops and admins, the requester, everyone named in its approval
+    chains (decided, waiting, or still to come), the employee it is about; market research also
+    the roles that may request it."""
+    if who.has(*ALL_SEEING):
+        return True
+    people = {u for chain in approval_chains(state) for step in chain.steps for u in step.usernames}
+    if who.username == state.requested_by or who.username in people:
+        return True
+    if isinstance(state, CompResearchState):
+        return who.has(*RESEARCHERS)
+    subject = getattr(state, "employee_id", None)
+    return subject is not None and subject == who.employee_id
 
 
 async def show(

@@ -237,16 +237,6 @@ async def undo_request(request_id: str, who: Caller, client: Temporal) -> svc.Su
         raise HTTPException(409, str(e)) from None
 
 
-def _may_see(who: Principal, state: RequestState) -> bool:
-    # Everyone named in the chain (decided, waiting, or still to come) may follow the request.
-    approvers = [u for step in state.approval.steps for u in step.usernames] if state.approval else []
-    return (
-        who.has(*ALL_SEEING)
-        or who.username in (state.requested_by, *approvers)
-        or who.employee_id == state.employee_id
-    )
-
-
 @app.get("/api/requests/{request_id}")
 async def get_request(request_id: str, who: Caller, client: Temporal) -> RequestState:
     try:
@@ -258,7 +248,7 @@ async def get_request(request_id: str, who: Caller, client: Temporal) -> Request
         if who.has(*ALL_SEEING):
             raise HTTPException(503, "no worker is answering; try again shortly")
         state = None
-    if state is None or not _may_see(who, state):
+    if state is None or not svc.may_see(who, state):
         raise HTTPException(404, f"no request {request_id} that you may see")
     return state
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 
+from tools.market.tools import RESEARCHERS
 from tools.store.identity import Principal
 from tools.store.models import Role
 
@@ -27,7 +28,7 @@ class View:
 
 
 # Roles that read published market research (the same as may request it).
-COMP_READERS = frozenset({Role.COMP_ANALYST, Role.HR_OPS, Role.HRBP, Role.ADMIN})
+COMP_READERS = RESEARCHERS  # who reads market reports: who may request them
 NAV: tuple[tuple[str, str, frozenset[Role] | None], ...] = (
     ("chat", "/console/chat", None),
     ("approvals", "/console/approvals", None),

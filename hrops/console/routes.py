@@ -35,7 +35,6 @@ from tools.store.identity import ALL_SEEING, Principal
 from tools.store.models import User
 from tools.store.passwords import dummy_check, fingerprint, verify_password
 from workflows.approvals import Verdict
-from workflows.comp_research.messages import CompResearchState
 from workflows.legacy_sync.messages import RESOLVER_ROLES, Action, LegacySyncState
 from workflows.record_change.messages import LegacyPush
 
@@ -311,20 +310,6 @@ async def chat_new(c: Ctx = C) -> Response:
 # -- requests: who may see them, approvals, decisions, the timeline ----------------------------
 
 
-def may_see(who: Principal, state: svc.AnyState) -> bool:
-    """The API's rule for every kind: the requester, anyone in an approval chain, the employee it
-    is about, HR ops and admins; market research also the roles that read market reports."""
-    if who.has(*ALL_SEEING):
-        return True
-    people = {u for chain in views.chains_of(state) for step in chain.steps for u in step.usernames}
-    if who.username == state.requested_by or who.username in people:
-        return True
-    if isinstance(state, CompResearchState):
-        return who.has(*COMP_READERS)
-    subject = getattr(state, "employee_id", None)
-    return subject is not None and subject == who.employee_id
-
-
 class Hidden(Exception):
     """The request does not exist or this person may not see it (the same answer for both)."""
 
@@ -341,7 +326,7 @@ async def visible(client: Client, request_id: str, who: Principal) -> svc.AnySta
         if who.has(*ALL_SEEING):
             raise HTTPException(503, "no worker is answering; try again shortly")
         raise Hidden
-    if not may_see(who, state):
+    if not svc.may_see(who, state):
         raise Hidden
     return state
 

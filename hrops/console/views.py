@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from hrops.console.html import View, badge, e, form, hidden, num, section, table
-from hrops.request_service import AnyState
+from hrops.request_service import AnyState, approval_chains
 from hrops.settings import Settings
 from tools.analytics.ask import Asked
 from tools.analytics.chart import to_svg
 from tools.store.identity import Principal
-from workflows.approvals import ApprovalChain
 from workflows.bulk_change.messages import BulkState
 from workflows.comp_research.messages import CompResearchState
 from workflows.legacy_sync.messages import RESOLVER_ROLES, Action, LegacySyncState
@@ -44,13 +43,6 @@ _SYSTEM = re.compile(r"^[A-Za-z0-9_-]+$")
 
 def kind_of(state: AnyState) -> str:
     return str(getattr(state, "kind", None) or "comp_research")
-
-
-def chains_of(state: AnyState) -> list[ApprovalChain]:
-    if isinstance(state, OnboardingState):
-        return list(state.approvals)
-    chain = getattr(state, "approval", None)
-    return [chain] if chain is not None else []
 
 
 # -- what an approver decides on ---------------------------------------------------------------
@@ -202,7 +194,7 @@ def stages(v: View, state: AnyState, legacy_stages: list[str] | None = None) -> 
 
 def approvals(v: View, state: AnyState) -> str:
     w, out = v.w, ""
-    for chain in chains_of(state):
+    for chain in approval_chains(state):
         rows = []
         for step in chain.steps:
             people = ", ".join(f"{a.display_name} ({a.username})" for a in step.approvers)
