@@ -8,12 +8,13 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from tools.analytics.ask import Asked
 from tools.analytics.catalogue import Catalogue
 from tools.analytics.chart import ChartSpec
+from tools.xlsx import header_row
 
 FORMATS = {
     "percent": '0.0"%"',
@@ -22,14 +23,6 @@ FORMATS = {
     "currency": "#,##0",
     "ratio": "0.00",
 }
-HEADER = Font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
-
-
-def _header(ws, row: int, names: list[str]) -> None:  # noqa: ANN001 - an openpyxl worksheet
-    for col, name in enumerate(names, start=1):
-        cell = ws.cell(row=row, column=col, value=name)
-        cell.font, cell.fill = HEADER, HEADER_FILL
 
 
 def write(asked: Asked, chart: ChartSpec | None, cat: Catalogue, path: Path) -> Path:
@@ -49,7 +42,7 @@ def write(asked: Asked, chart: ChartSpec | None, cat: Catalogue, path: Path) -> 
         names.append(f"{cat.metrics[first].en} ({a.query.compare_to.value.replace('_', ' ')})")
     if a.query.percent_of_total:
         names.append("share of total (%)")
-    _header(ws, 4, names)
+    header_row(ws, 4, names)
     units = [cat.metrics[m].unit for m in metrics]
     for i, r in enumerate(a.rows, start=5):
         cells: list[object] = [r.period, *r.groups.values(), *(r.values[m] for m in metrics)]
@@ -89,7 +82,7 @@ def write(asked: Asked, chart: ChartSpec | None, cat: Catalogue, path: Path) -> 
 
 def _chart_sheet(wb: Workbook, spec: ChartSpec) -> None:
     ws = wb.create_sheet("Chart")
-    _header(ws, 1, [spec.x_label, *(s.name for s in spec.series)])
+    header_row(ws, 1, [spec.x_label, *(s.name for s in spec.series)])
     for i, label in enumerate(spec.labels, start=2):
         ws.cell(row=i, column=1, value=label)
         for k, s in enumerate(spec.series, start=2):

@@ -13,7 +13,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from pydantic import BaseModel
@@ -27,12 +27,11 @@ from tools.store.audit import AuditEvent, append
 from tools.store.classification import Classification
 from tools.store.db import session_scope
 from tools.store.models import Compensation, Employee, EmployeeAddress, EmployeeStatus, JobAssignment, OrgUnit
+from tools.xlsx import HEADER_FILL, HEADER_FONT
 
 ALWAYS = frozenset({Classification.PUBLIC, Classification.INTERNAL})
 NUMBER_FORMATS = {"fte": "0.00", "base_amount": "#,##0.00"}
 DATE_FORMAT = "yyyy-mm-dd"
-HEADER_FILL = PatternFill("solid", start_color="1F4E78", end_color="1F4E78")
-HEADER_FONT = Font(bold=True, color="FFFFFF")
 WIDTH_SAMPLE = 300  # rows looked at to size columns
 
 

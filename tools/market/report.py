@@ -10,16 +10,12 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Font
 from pydantic import BaseModel
 
 from tools.market.models import PERCENTILES, NormalisedFigure
 from tools.market.research import Draft, RecommendedRange
-
-MONEY = "#,##0"
-HEADER = Font(bold=True, color="FFFFFF")
-FILL = PatternFill("solid", fgColor="1F4E78")
+from tools.xlsx import MONEY, header_row, widths
 
 
 class Approval(BaseModel):
@@ -31,18 +27,6 @@ class Approval(BaseModel):
     published: RecommendedRange
     drafted: RecommendedRange | None = None  # set when the analyst edited the range
     reason: str | None = None
-
-
-def _header(ws, row: int, names: list[str]) -> None:  # noqa: ANN001 - worksheet
-    for col, name in enumerate(names, start=1):
-        c = ws.cell(row=row, column=col, value=name)
-        c.font, c.fill = HEADER, FILL
-        c.alignment = Alignment(horizontal="center")
-
-
-def _widths(ws, widths: list[int]) -> None:  # noqa: ANN001
-    for i, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = w
 
 
 def _label(f: NormalisedFigure) -> str:
@@ -83,7 +67,9 @@ def workbook(draft: Draft, approval: Approval, path: Path) -> Path:
         if isinstance(v, float):
             cell.number_format = MONEY
     top = len(rows) + 5
-    _header(ws, top, ["source", "weight", *(p.upper() for p in PERCENTILES), "sample", "date"])
+    header_row(
+        ws, top, centred=True, names=["source", "weight", *(p.upper() for p in PERCENTILES), "sample", "date"]
+    )
     used = [f for f in draft.figures if not f.original.suppressed]
     for i, f in enumerate(used, start=top + 1):
         ws.cell(row=i, column=1, value=_label(f))
@@ -111,14 +97,14 @@ def workbook(draft: Draft, approval: Approval, path: Path) -> Path:
     ws.cell(row=notes_row, column=1, value="Critique").font = Font(bold=True)
     for i, note in enumerate(draft.critique, start=notes_row + 1):
         ws.cell(row=i, column=1, value=note)
-    _widths(ws, [46, 60, 12, 12, 12, 12, 12, 10, 12])
+    widths(ws, [46, 60, 12, 12, 12, 12, 12, 10, 12])
     for f in draft.figures:
         _source_sheet(wb, f)
     if draft.internal:
         sheet = wb.create_sheet("Company pay")
         for i, line in enumerate(draft.internal.lines(), start=1):
             sheet.cell(row=i, column=1, value=line)
-        _widths(sheet, [110])
+        widths(sheet, [110])
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
@@ -134,7 +120,7 @@ def _source_sheet(wb: Workbook, f: NormalisedFigure) -> None:
     ws = wb.create_sheet(name[:31])
     ws["A1"] = _label(f)
     ws["A1"].font = Font(bold=True, size=12)
-    _header(ws, 3, ["", "as published", f"normalised ({f.currency} a year)"])
+    header_row(ws, 3, centred=True, names=["", "as published", f"normalised ({f.currency} a year)"])
     for i, p in enumerate(PERCENTILES, start=4):
         ws.cell(row=i, column=1, value=p.upper())
         ws.cell(row=i, column=2, value=getattr(o.percentiles, p)).number_format = MONEY
@@ -152,7 +138,7 @@ def _source_sheet(wb: Workbook, f: NormalisedFigure) -> None:
     for i, (k, v) in enumerate(facts, start=11):
         ws.cell(row=i, column=1, value=k).font = Font(bold=True)
         ws.cell(row=i, column=2, value=v)
-    _widths(ws, [24, 70, 26])
+    widths(ws, [24, 70, 26])
 
 
 def citation(f: NormalisedFigure) -> str:
