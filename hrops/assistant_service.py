@@ -15,7 +15,7 @@ from temporalio.client import Client
 from agents.assistant.graph import Deps, Reply, build_graph, respond
 from agents.assistant.intake import RequestKind
 from agents.assistant.ports import Refusal, Started
-from hrops.channels.assistant_port import Button, ChatIn, ChatOut, Responder
+from hrops.channels.assistant_port import ChatIn, ChatOut, Responder
 from hrops.settings import Settings, get_settings
 from tools.store.identity import Principal
 
@@ -60,8 +60,7 @@ def responder(client: Client, settings: Settings | None = None) -> Responder:
     async def answer(message: ChatIn) -> ChatOut:
         who = svc.principal(message.user, settings)
         reply = await chat(client, who, f"{message.channel}:{message.thread}", message.text, settings)
-        buttons = [Button(**b) for b in reply.buttons]
-        return ChatOut(text=reply.text, buttons=buttons)
+        return ChatOut(text=reply.text)
 
     return answer
 

@@ -87,7 +87,6 @@ class Outcome(BaseModel):
 class Reply(BaseModel):
     text: str
     outcome: Outcome
-    buttons: list[dict[str, str]] = []
 
 
 class State(TypedDict, total=False):

@@ -30,6 +30,7 @@ from hrops.console import views
 from hrops.console.html import COMP_READERS, View, e, form, hidden, page, section, table
 from hrops.console.i18n import LANGS, pick_lang, words
 from hrops.settings import Settings, get_settings
+from tools.market.tools import report_files
 from tools.store.db import session_scope
 from tools.store.identity import ALL_SEEING, Principal
 from tools.store.models import User
@@ -533,8 +534,9 @@ async def analytics_ask(c: Ctx = C) -> Response:
 
 
 def _comp_files(settings: Settings, rid: str) -> tuple[Path, Path, Path] | None:
-    folder = settings.var_dir / "comp" / rid
-    files = (folder / f"market-{rid}.html", folder / f"market-{rid}.xlsx", folder / f"market-{rid}.md")
+    """(report, workbook, markdown) of a published market research, or None."""
+    p = report_files(rid, settings.var_dir)
+    files = (Path(p.html), Path(p.workbook), Path(p.markdown))
     return files if files[0].is_file() else None
 
 

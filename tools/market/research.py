@@ -10,7 +10,6 @@ written by a model, and every figure keeps its source, citation and adjustments.
 
 from __future__ import annotations
 
-from datetime import date
 from functools import lru_cache
 from typing import TypedDict
 
@@ -222,7 +221,3 @@ def research(question: MarketQuestion, ctx: SourceContext, soc_code: str | None 
     """Run the graph once for `question` (with the analyst's chosen occupation, if any)."""
     out = graph().invoke({"question": question, "ctx": ctx, "soc_code": soc_code}, {"recursion_limit": 12})
     return out["draft"]
-
-
-def today_context(db_url: str, today: date) -> SourceContext:
-    return SourceContext(db_url=db_url, today=today)

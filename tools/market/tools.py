@@ -38,8 +38,18 @@ class Published(BaseModel):
     html: str
 
 
-def out_dir(request_id: str) -> Path:
-    return get_settings().var_dir / "comp" / request_id
+def out_dir(request_id: str, var_dir: Path | None = None) -> Path:
+    return (var_dir or get_settings().var_dir) / "comp" / request_id
+
+
+def report_files(request_id: str, var_dir: Path | None = None) -> Published:
+    """Where a request's research is published (the files exist once it is)."""
+    folder, stem = out_dir(request_id, var_dir), f"market-{request_id}"
+    return Published(
+        workbook=str(folder / f"{stem}.xlsx"),
+        markdown=str(folder / f"{stem}.md"),
+        html=str(folder / f"{stem}.html"),
+    )
 
 
 @tool("market.research", risk=Risk.READ, roles=RESEARCHERS)
@@ -72,12 +82,11 @@ def research_job(ctx: ToolContext, args: ResearchArgs) -> Draft:
 @tool("market.publish", risk=Risk.WRITE, roles=RESEARCHERS)
 def publish(ctx: ToolContext, args: PublishArgs) -> Published:
     """Write the approved research as an Excel workbook and a Markdown/HTML report (same files on a retry)."""
-    folder = out_dir(args.approval.request_id)
-    stem = f"market-{args.approval.request_id}"
-    xlsx = report.workbook(args.draft, args.approval, folder / f"{stem}.xlsx")
+    files = report_files(args.approval.request_id)
+    report.workbook(args.draft, args.approval, Path(files.workbook))
     md = report.markdown(args.draft, args.approval)
-    (folder / f"{stem}.md").write_text(md, encoding="utf-8")
-    (folder / f"{stem}.html").write_text(report.html(md, stem), encoding="utf-8")
+    Path(files.markdown).write_text(md, encoding="utf-8")
+    Path(files.html).write_text(report.html(md, Path(files.html).stem), encoding="utf-8")
     with session_scope(get_settings().db_url, write=True) as session:
         audit.append(
             session,
@@ -94,6 +103,4 @@ def publish(ctx: ToolContext, args: PublishArgs) -> Published:
                 event_key=f"{ctx.workflow_id}/market.publish" if ctx.workflow_id else None,
             ),
         )
-    return Published(
-        workbook=str(xlsx), markdown=str(folder / f"{stem}.md"), html=str(folder / f"{stem}.html")
-    )
+    return files
