@@ -13,8 +13,8 @@ from hrops import comp_service
 from hrops import request_service as svc
 from hrops.settings import get_settings
 from tests.conftest import TODAY
+from tools.market.draft import Approval
 from tools.market.models import MarketQuestion
-from tools.market.report import Approval
 from tools.market.tools import PublishArgs, out_dir
 from tools.registry import ToolError, registry
 from tools.store.db import session_scope

@@ -4,29 +4,16 @@ after the analyst's approval, from the approved draft; edits to the range are sh
 
 from __future__ import annotations
 
-from datetime import datetime
 from html import escape
 from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
-from pydantic import BaseModel
 
+from tools.market.draft import Approval, Draft
 from tools.market.models import PERCENTILES, NormalisedFigure
-from tools.market.research import Draft, RecommendedRange
 from tools.xlsx import MONEY, header_row, widths
-
-
-class Approval(BaseModel):
-    """Who approved what: the range published, and the draft's range when it was edited."""
-
-    request_id: str
-    approved_by: str
-    approved_at: datetime
-    published: RecommendedRange
-    drafted: RecommendedRange | None = None  # set when the analyst edited the range
-    reason: str | None = None
 
 
 def _label(f: NormalisedFigure) -> str:

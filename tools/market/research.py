@@ -14,13 +14,12 @@ from functools import lru_cache
 from typing import TypedDict
 
 from langgraph.graph import END, StateGraph
-from pydantic import BaseModel
 
 from tools.market import blend as blending
 from tools.market import internal_compare, matching, normalise
+from tools.market.draft import Draft, RecommendedRange
 from tools.market.models import (
     Blend,
-    Candidate,
     MarketError,
     MarketQuestion,
     Match,
@@ -32,31 +31,6 @@ from tools.market.sources import SourceContext, sources
 # Critique thresholds: when a draft needs the analyst's eye (all said in the draft, none block it).
 SPREAD_WARNING = 0.30  # the sources' medians differ by more than this share of the blend
 CONFIDENT_MATCH = 0.9
-
-
-class RecommendedRange(BaseModel):
-    minimum: float
-    midpoint: float
-    maximum: float
-    currency: str
-    basis: str  # how it was derived, in words
-
-
-class Draft(BaseModel):
-    """What research gives the analyst to approve (or a request to choose the occupation)."""
-
-    question: MarketQuestion
-    match: Match
-    needs_choice: bool = False
-    candidates: list[Candidate] = []
-    figures: list[NormalisedFigure] = []
-    source_errors: dict[str, str] = {}  # a source that failed (its file unreadable, say): said, not fatal
-    blend: Blend | None = None
-    internal: internal_compare.InternalComparison | None = None
-    critique: list[str] = []
-    recommended: RecommendedRange | None = None
-    widened: bool = False
-    summary: str = ""
 
 
 class State(TypedDict, total=False):

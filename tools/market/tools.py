@@ -10,9 +10,8 @@ from pydantic import BaseModel
 
 from hrops.clock import today
 from hrops.settings import get_settings
-from tools.market import report
+from tools.market.draft import Approval, Draft
 from tools.market.models import MarketQuestion
-from tools.market.research import Draft, research
 from tools.market.sources import SourceContext
 from tools.registry import Risk, ToolContext, tool
 from tools.store import audit
@@ -29,7 +28,7 @@ class ResearchArgs(BaseModel):
 
 class PublishArgs(BaseModel):
     draft: Draft
-    approval: report.Approval
+    approval: Approval
 
 
 class Published(BaseModel):
@@ -55,6 +54,8 @@ def report_files(request_id: str, var_dir: Path | None = None) -> Published:
 @tool("market.research", risk=Risk.READ, roles=RESEARCHERS)
 def research_job(ctx: ToolContext, args: ResearchArgs) -> Draft:
     """Market benchmark for a job: match, gather every source, normalise, blend, compare, draft a range."""
+    from tools.market.research import research  # langgraph: loaded where research runs, not by every CLI
+
     settings = get_settings()
     draft = research(args.question, SourceContext(db_url=settings.db_url, today=today()), args.soc_code)
     with session_scope(settings.db_url, write=True) as session:
@@ -82,6 +83,8 @@ def research_job(ctx: ToolContext, args: ResearchArgs) -> Draft:
 @tool("market.publish", risk=Risk.WRITE, roles=RESEARCHERS)
 def publish(ctx: ToolContext, args: PublishArgs) -> Published:
     """Write the approved research as an Excel workbook and a Markdown/HTML report (same files on a retry)."""
+    from tools.market import report  # openpyxl: loaded where a report is written
+
     files = report_files(args.approval.request_id)
     report.workbook(args.draft, args.approval, Path(files.workbook))
     md = report.markdown(args.draft, args.approval)

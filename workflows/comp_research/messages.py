@@ -10,8 +10,8 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from tools.market.draft import Draft, RecommendedRange
     from tools.market.models import MarketQuestion
-    from tools.market.research import Draft, RecommendedRange
     from tools.market.tools import Published
     from tools.store.models import Role
     from workflows.approvals import ApprovalChain

@@ -16,8 +16,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from tools.approvals.rules import ChangeType
     from tools.hr.approvers import ApprovalPlan, PlanQuery
-    from tools.market.report import Approval
-    from tools.market.research import Draft
+    from tools.market.draft import Approval, Draft
     from tools.market.tools import PublishArgs, Published, ResearchArgs
     from tools.registry import ToolContext
     from workflows.approvals import ApprovalChain, Outcome
