@@ -155,7 +155,9 @@ async def test_two_deliverers_never_send_the_same_notification(company, channels
     platforms = FakePlatforms(delay=0.005)  # sends overlap
     a, b = _deliverer(platforms), _deliverer(platforms)
     first, second = await asyncio.gather(a.round(T0), b.round(T0))
-    assert first.sent + second.sent == 20 and first.taken + second.taken == 20
+    # Every notification sent once between them. How many each found already taken depends on
+    # timing: a row the other one delivered before this one looked is not due any more.
+    assert first.sent + second.sent == 20 and first.taken + second.taken <= 20
     sent = [(c.body["channel"], c.body["text"]) for c in platforms.calls]
     assert len(sent) == len(set(sent)) == 20
 
