@@ -1,14 +1,23 @@
 """The chat assistant for the CLI, the API and every channel: one graph, its threads checkpointed
 in SQLite (`<var_dir>/assistant.db`) or, with a Postgres HR store, in Postgres (the conversation:
-what was typed and the request being filled in)."""
+what was typed and the request being filled in).
+
+A message that starts a request or records a decision leaves an audit entry (`chat.request`,
+`chat.decision`) with the request id and the message's channel and id, never its text: the first
+link of chat message -> request -> approval -> tool call -> record change (`hrops audit trail`)."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 from temporalio.client import Client
 
@@ -20,13 +29,31 @@ from hrops.settings import Settings, get_settings
 from tools.store.identity import Principal
 
 
+class ChatOrigin(BaseModel):
+    """Which message is being answered, for the audit: the channel and the platform's message id."""
+
+    channel: str
+    message_id: str
+    received_at: datetime
+
+
 async def chat(
-    client: Client, who: Principal, thread: str, text: str, settings: Settings | None = None
+    client: Client,
+    who: Principal,
+    thread: str,
+    text: str,
+    settings: Settings | None = None,
+    *,
+    origin: ChatOrigin | None = None,
 ) -> Reply:
-    """One message in one thread (threads are per user: another user's thread id is another thread)."""
+    """One message in one thread (threads are per user: another user's thread id is another thread).
+    Without an `origin` (the terminal) the message gets a fresh id on channel `cli`."""
     settings = settings or get_settings()
+    origin = origin or ChatOrigin(
+        channel="cli", message_id=f"cli-{uuid.uuid4().hex[:16]}", received_at=datetime.now(UTC)
+    )
     async with _saver(settings) as saver:
-        services = ProductServices(client, who, settings)
+        services = ProductServices(client, who, settings, origin=origin, thread=thread)
         return await respond(build_graph(saver), Deps(who=who, services=services), thread, text)
 
 
@@ -59,7 +86,11 @@ def responder(client: Client, settings: Settings | None = None) -> Responder:
 
     async def answer(message: ChatIn) -> ChatOut:
         who = svc.principal(message.user, settings)
-        reply = await chat(client, who, f"{message.channel}:{message.thread}", message.text, settings)
+        origin = ChatOrigin(
+            channel=message.channel, message_id=message.message_id, received_at=datetime.now(UTC)
+        )
+        thread = f"{message.channel}:{message.thread}"
+        reply = await chat(client, who, thread, message.text, settings, origin=origin)
         return ChatOut(text=reply.text)
 
     return answer
@@ -68,9 +99,54 @@ def responder(client: Client, settings: Settings | None = None) -> Responder:
 class ProductServices:
     """The assistant's port onto the product: the same services as the CLI and the API."""
 
-    def __init__(self, client: Client, who: Principal, settings: Settings) -> None:
+    def __init__(
+        self,
+        client: Client,
+        who: Principal,
+        settings: Settings,
+        *,
+        origin: ChatOrigin | None = None,
+        thread: str = "",
+    ) -> None:
         self.client, self.who, self.settings = client, who, settings
         self.db_url = settings.db_url
+        self.origin, self.thread = origin, thread
+
+    async def _audit(
+        self,
+        action: str,
+        request_id: str,
+        entity_id: str | None,
+        workflow_id: str | None = None,
+        **details: Any,
+    ) -> None:
+        """Link the message being answered to the request it started or decided (ids, no text)."""
+        from tools.store import audit
+        from tools.store.db import session_scope
+
+        o = self.origin
+        if o is None:
+            return
+        # The thread id as the assistant's checkpointer keys it, hashed: a terminal user names threads.
+        thread = hashlib.sha256(f"{self.who.username}:{self.thread}".encode()).hexdigest()[:16]
+        key = hashlib.sha256(f"{o.channel}\n{o.message_id}\n{action}\n{request_id}".encode()).hexdigest()
+        event = audit.AuditEvent(
+            actor=self.who.username,
+            action=action,
+            entity_type="employee" if entity_id else None,
+            entity_id=entity_id,
+            request_id=request_id,
+            workflow_id=workflow_id,
+            details={"channel": o.channel, "chat_message": o.message_id, "chat_thread": thread, **details},
+            event_key=f"chat:{key[:40]}",  # a message delivered again links once
+        )
+
+        def write() -> None:
+            with session_scope(self.db_url, write=True) as s:
+                # `at` is when the message arrived: before the request it starts had a number.
+                audit.append(s, event, at=o.received_at)
+
+        await asyncio.to_thread(write)
 
     def preview(self, kind: RequestKind, request: Any) -> tuple[str, list[str]]:
         from hrops import comp_service
@@ -114,6 +190,14 @@ class ProductServices:
                 sub = await svc.submit_change(self.client, self.who, request, self.settings)
         except svc.RequestError as e:
             raise Refusal(str(e)) from None
+        await self._audit(
+            "chat.request",
+            sub.request_id,
+            getattr(request, "employee_id", None),
+            sub.workflow_id,
+            kind=kind.value,
+            created=sub.created,
+        )
         return Started(request_id=sub.request_id, created=sub.created)
 
     async def decide(self, request_id: str, approve: bool, reason: str | None) -> str:
@@ -125,13 +209,21 @@ class ProductServices:
             record = await svc.decide(self.client, request_id, self.who, verdict, reason, self.settings)
         except svc.RequestError as e:
             raise Refusal(str(e)) from None
+        await self._audit(
+            "chat.decision",
+            record.request_id,
+            None,
+            step=record.step,
+            verdict=record.verdict.value,
+            decided_at=record.decided_at.isoformat(),
+        )
         return record.verdict.past
 
     async def status(self, request_id: str) -> str:
         from hrops import request_service as svc
 
         try:
-            state = await svc.show(self.client, request_id, self.settings)
+            state = await svc.show_to(self.client, request_id, self.who, self.settings)
         except svc.RequestError as e:
             raise Refusal(str(e)) from None
         waiting = getattr(getattr(state, "approval", None), "pending_usernames", None)

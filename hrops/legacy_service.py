@@ -233,6 +233,8 @@ async def tasks(client: Client) -> list[TaskItem]:
 async def resolve(
     client: Client, workflow_id: str, action: Action, who: Principal, note: str | None = None
 ) -> LegacySyncState:
+    if not who.has(*RESOLVER_ROLES):  # before looking: a push's state is not theirs to learn
+        raise RequestError(f"{who.username} may not resolve legacy pushes (needs hr_ops or admin)")
     current = await state(client, workflow_id)
     if current.task is None:
         raise RequestError(f"{workflow_id} has no open task (stage: {current.stage.value})")

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from temporalio.client import (
     Client,
@@ -69,6 +69,14 @@ class RequestError(Exception):
     """A request or decision refused, with a message a person can act on."""
 
 
+class NotVisible(RequestError):
+    """No such request, or one this person may not see: the same answer for both, so trying
+    request ids (or acting on one) tells a stranger nothing about it."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"no request {request_id} that you may see")
+
+
 class Submitted(BaseModel):
     request_id: str
     workflow_id: str
@@ -96,7 +104,7 @@ class RequestSummary(BaseModel):
 
 def parse_request_id(text: str) -> int:
     raw = text.strip().upper().removeprefix(PREFIX)
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # '²' is a digit; 10**19 overflows a column
         raise RequestError(f"{text!r} is not a request id; they look like REQ-12")
     return int(raw)
 
@@ -168,10 +176,18 @@ async def submit_address_change(
     effective_on: date | None = None,
     settings: Settings | None = None,
 ) -> Submitted:
-    change = RecordChange(
-        employee_id=employee_id, details=AddressDetails(address=address), effective_on=effective_on or today()
-    )
+    change = record_change(employee_id, AddressDetails(address=address), effective_on or today())
     return await submit_change(client, requester, change, settings)
+
+
+def record_change(employee_id: str, details: Any, effective_on: date) -> RecordChange:
+    """The change, or a RequestError naming the field that is wrong (an empty employee id, ...)."""
+    try:
+        return RecordChange(employee_id=employee_id, details=details, effective_on=effective_on)
+    except ValidationError as e:
+        raise RequestError(
+            "; ".join(f"{'.'.join(map(str, x['loc'])) or 'value'}: {x['msg']}" for x in e.errors())
+        ) from None
 
 
 async def submit_change(
@@ -186,6 +202,16 @@ async def submit_change(
     def same(state: RequestState) -> bool:
         return (state.change.details, state.change.effective_on) == (change.details, change.effective_on)
 
+    # Checked before the pending request is looked up: someone who may not ask for this change
+    # learns nothing about a pending one.
+    try:
+        check: ChangeCheck = await asyncio.to_thread(
+            registry.call, "employee.check_change", tool_context(requester), change
+        )
+    except ToolError as e:  # a user with no role at all may not even ask
+        raise RequestError(str(e)) from None
+    if not check.ok:
+        raise RequestError("; ".join(check.problems))
     pending = await running_request(client, workflow_id)
     if pending is not None:
         if same(pending):
@@ -194,12 +220,6 @@ async def submit_change(
             f"{change.employee_id} already has a pending {pending.kind.value.replace('_', ' ')} "
             f"{pending.request_id} (stage: {pending.stage}) on the same record; decide or cancel it first"
         )
-
-    check: ChangeCheck = await asyncio.to_thread(
-        registry.call, "employee.check_change", tool_context(requester), change
-    )
-    if not check.ok:
-        raise RequestError("; ".join(check.problems))
     await route(requester, change_plan_query(change, check, requester.username))
 
     request_id, created = await start_once(
@@ -328,6 +348,7 @@ async def decide(
 ) -> DecisionRecord:
     settings = settings or get_settings()
     number = parse_request_id(request_id)
+    await refuse_unseen(client, request_id, approver, settings)
     row = await asyncio.to_thread(_record, number, settings)
     handle = _handle(client, row)
     decision = Decision(
@@ -382,6 +403,7 @@ async def cancel(
     """Withdraw a request that has not been applied yet; returns the stage it was in."""
     settings = settings or get_settings()
     number = parse_request_id(request_id)
+    await refuse_unseen(client, request_id, who, settings)
     row = await asyncio.to_thread(_record, number, settings)
     order = CancelOrder(request_id=f"{PREFIX}{number}", by=who.username, roles=who.roles, reason=reason)
     return await _update(client, _handle(client, row), "cancel", order, str, settings)
@@ -394,7 +416,7 @@ async def undo(
     settings = settings or get_settings()
     number = parse_request_id(request_id)
     row = await asyncio.to_thread(_record, number, settings)
-    state = await show(client, request_id, settings)
+    state = await refuse_unseen(client, request_id, who, settings)
     if isinstance(state, RequestState) and state.stage != "completed":
         raise RequestError(
             f"{PREFIX}{number} is {state.stage}, not applied: "
@@ -456,6 +478,32 @@ def may_see(who: Principal, state: AnyState) -> bool:
         return who.has(*RESEARCHERS)
     subject = getattr(state, "employee_id", None)
     return subject is not None and subject == who.employee_id
+
+
+async def show_to(
+    client: Client, request_id: str, who: Principal, settings: Settings | None = None
+) -> AnyState | RequestSummary:
+    """The request's state if `who` may see it; NotVisible otherwise. When no worker answers, only
+    HR ops and admins get the summary (who else may see a request is in the workflow's state)."""
+    state = await refuse_unseen(client, request_id, who, settings)
+    if isinstance(state, RequestSummary) and not who.has(*ALL_SEEING):
+        raise NotVisible(state.request_id)
+    return state
+
+
+async def refuse_unseen(
+    client: Client, request_id: str, who: Principal, settings: Settings | None = None
+) -> AnyState | RequestSummary:
+    """Before acting on a request: NotVisible unless `who` may see it. A request whose worker does
+    not answer is let through as its summary (the action then says no worker answered)."""
+    label = f"{PREFIX}{parse_request_id(request_id)}"
+    try:
+        state = await show(client, label, settings)
+    except RequestError:
+        raise NotVisible(label) from None
+    if not isinstance(state, RequestSummary) and not may_see(who, state):
+        raise NotVisible(label)
+    return state
 
 
 async def show(

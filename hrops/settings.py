@@ -15,8 +15,19 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Chromium locations tried in order when HROPS_BROWSER_PATH is unset.
-_BROWSER_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# Chromium locations tried in order when HROPS_BROWSER_PATH is unset. The headless shell (Debian's
+# `chromium-headless-shell`, what Playwright runs headless by default) spends about 40% less CPU per
+# page than the full browser's headless mode: RPA is bound by it.
+_BROWSER_CANDIDATES = (
+    "chromium-headless-shell",
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+)
+
+# The data classes of the redaction gate (tools/privacy/classes.py; a test keeps the two equal).
+DataClassName = Literal["identity", "personal", "pay", "rating", "health", "national_id", "demographic"]
 
 
 class Settings(BaseSettings):
@@ -78,6 +89,13 @@ class Settings(BaseSettings):
         None, description="Base URL of an OpenAI-compatible endpoint (vLLM, DeepSeek, Qwen, a gateway)."
     )
     model_api_key: SecretStr | None = Field(None, description="API key for the model endpoint.")
+    model_may_see: dict[str, list[DataClassName]] = Field(
+        {},
+        description="Which data classes each model endpoint may receive unmasked (JSON: endpoint -> classes "
+        "among identity, personal, pay, rating, health, national_id, demographic; `*` for any other "
+        'endpoint), e.g. `{"vllm.corp.internal:8000": ["identity", "personal"]}`. An endpoint not listed '
+        "sees none of them: they are replaced by placeholders and re-filled locally (docs/security.md).",
+    )
 
     browser_path: Path | None = Field(
         None, description="Chromium used for legacy-system automation. Unset: found on PATH."
@@ -127,6 +145,12 @@ class Settings(BaseSettings):
         None,
         description="YAML file of approval rules (who approves which change, reminder and escalation "
         "timers). Unset: the shipped `tools/approvals/rules.yaml`.",
+    )
+    review_rules: Path | None = Field(
+        None,
+        description="YAML file of the compliance review sampling rules: which model-written outputs people "
+        "review (`hrops review`), by topic, risk and rate. Unset: the shipped `tools/review/rules.yaml` "
+        "(pay-related outputs 100%, onboarding plans 10%, everything else 5%).",
     )
 
     digest_day: int = Field(

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
 @contextmanager
-def fake_openai(answer: dict[str, Any]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """Serve /v1/chat/completions; every call returns `answer` as the output tool's arguments."""
+def fake_openai(
+    answer: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]],
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """Serve /v1/chat/completions; every call returns `answer` (or what it returns for the request
+    body) as the output tool's arguments."""
     seen: list[dict[str, Any]] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -36,7 +39,10 @@ def fake_openai(answer: dict[str, Any]) -> Iterator[tuple[str, list[dict[str, An
                                 {
                                     "id": "call_1",
                                     "type": "function",
-                                    "function": {"name": tool, "arguments": json.dumps(answer)},
+                                    "function": {
+                                        "name": tool,
+                                        "arguments": json.dumps(answer(body) if callable(answer) else answer),
+                                    },
                                 }
                             ],
                         },

@@ -282,7 +282,8 @@ async def test_a_model_reading_widens_coverage_but_never_sees_a_refused_message(
     assert reading.offline.intent is Intent.UNKNOWN and reading.by == "model" and not reading.agreed
     assert reading.intake.kind is RequestKind.SALARY_CHANGE and reading.intake.missing == []
     sent = str(seen[0]["body"]["messages"])
-    assert message in sent and "2026-11-23" in sent and "王芳" not in sent  # the message and today only
+    # The message and today only, the pay figure masked by the gate (an empty store knows no names).
+    assert message.replace("330k yuan", "<PAY_1>") in sent and "2026-11-23" in sent and "330k" not in sent
     assert seen[0]["body"]["tools"][0]["function"]["name"]  # the Intake schema as the output tool
 
 

@@ -54,8 +54,12 @@ async def test_offline_model_refuses_a_prompt_without_facts(store_url: str) -> N
         await _agent().run("write something nice about this change")
 
 
-async def test_openai_compatible_endpoint(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    answer = {"en": "Address change for E1003.", "zh": "E1003 住址变更。"}
+async def test_openai_compatible_endpoint(company: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The model answers with the placeholders it was given; the caller gets the real ids back.
+    answer = {
+        "en": "Address change for <EMPLOYEE_1_ID>.",
+        "zh": "<EMPLOYEE_1_ID> 住址变更,<EMPLOYEE_3_USER> 审批。",
+    }
     with fake_openai(answer) as (base_url, seen):
         monkeypatch.setenv("HROPS_MODEL", "openai:qwen2.5-72b-instruct")
         monkeypatch.setenv("HROPS_MODEL_BASE_URL", base_url)
@@ -63,20 +67,18 @@ async def test_openai_compatible_endpoint(store_url: str, monkeypatch: pytest.Mo
         monkeypatch.setattr(models, "ALLOW_MODEL_REQUESTS", True)  # local fake server only
         reset_settings()
         out = (await _agent().run(facts_prompt(FACTS))).output
-    assert out == ApprovalSummary(**answer)
+    assert out == ApprovalSummary(en="Address change for E1003.", zh="E1003 住址变更,li.wei 审批。")
     (req,) = seen
     assert req["path"] == "/v1/chat/completions" and req["auth"] == "Bearer sk-local"
     assert req["body"]["model"] == "qwen2.5-72b-instruct"
     sent = str(req["body"]["messages"])
-    assert "Use only the facts" in sent and '"employee_id": "E1003"' in sent
-    (call,) = _model_calls(store_url)
-    assert call.details == {
-        "model": "qwen2.5-72b-instruct",
-        "endpoint": base_url.split("/")[2],
-        "egress": True,
-        "input_tokens": 120,
-        "output_tokens": 30,
-    }
+    assert "Use only the facts" in sent and '"employee_id": "<EMPLOYEE_1_ID>"' in sent
+    assert not {"E1003", "amy.hughes", "li.wei"} & set(sent.replace('"', " ").split())
+    (call,) = _model_calls(company)
+    assert call.details["endpoint"] == base_url.split("/")[2] and call.details["egress"] is True
+    assert call.details["masked"] == {"identity": 3} and call.details["sent"] == {}
+    assert (call.details["input_tokens"], call.details["output_tokens"]) == (120, 30)
+    assert call.details["bytes_sent"] > 0 and call.entity_type == "model_receipt"
 
 
 def test_network_models_are_blocked_in_tests(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

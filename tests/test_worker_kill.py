@@ -22,10 +22,11 @@ from workflows import task_queues
 from workflows.approvals import Verdict
 
 
-def _worker(temporal_env) -> subprocess.Popen:  # noqa: ANN001
+def _worker(temporal_env, queue: str = task_queues.MAIN) -> subprocess.Popen:  # noqa: ANN001
+    """`hrops worker` for one task queue in its own process (tests/test_faults.py uses it too)."""
     env = {**os.environ, "HROPS_TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host}
     return subprocess.Popen(
-        [sys.executable, "-m", "hrops", "worker", "--queue", task_queues.MAIN],
+        [sys.executable, "-m", "hrops", "worker", "--queue", queue],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

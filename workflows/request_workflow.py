@@ -165,6 +165,8 @@ class RequestWorkflow(PydanticAIWorkflow):
                 {
                     "step": decision.step,
                     "rule": chain.rule,
+                    # The tool call it allowed carries the same time (its grant's approved_at).
+                    "decided_at": decision.decided_at.isoformat(),
                     "on_behalf_of": decision.on_behalf_of,
                     "reason_given": bool(decision.reason),
                     "edited_fields": sorted(decision.edits),

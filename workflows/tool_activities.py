@@ -18,7 +18,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from sqlalchemy.exc import SQLAlchemyError
+
     from tools.registry import ToolContext, ToolError, ToolRegistry, ToolSpec
+    from tools.store.db import busy_message
 
 Out = TypeVar("Out", bound=BaseModel)
 
@@ -34,6 +37,15 @@ def _activity_for(registry: ToolRegistry, spec: ToolSpec[Any, Any]) -> Callable[
             except ToolError as e:
                 activity.logger.info("tool refused", extra={"tool": spec.name, "error": type(e).__name__})
                 raise ApplicationError(str(e), type=type(e).__name__, non_retryable=True) from None
+            except SQLAlchemyError as e:
+                # Retried by Temporal (a locked or unreachable store). The driver's text quotes the
+                # SQL and its parameters, personal values among them: only the kind leaves here.
+                activity.logger.warning(
+                    "tool store error", extra={"tool": spec.name, "error": type(e).__name__}
+                )
+                raise ApplicationError(
+                    busy_message(e) or f"store error ({type(e).__name__})", type=type(e).__name__
+                ) from None
             activity.logger.info("tool call", extra={"tool": spec.name})
             return result
 

@@ -4,7 +4,9 @@
                                  (data question) analytics · (decision) decide · (status) · (help)
                                  (refuse / unknown) a refusal with the reason; nothing starts
 
-A thread remembers the request being filled in, the field asked for and whether a confirmation is
+A message is read by the offline reader, or with a model configured by the model through the gate
+(agents/gate.py: names, addresses and amounts masked) with the offline reading beside it; where
+the two differ the confirmation says so. A thread remembers the request being filled in, the field asked for and whether a confirmation is
 awaited, so "next Monday" answers the question before it. Everything that acts goes through the
 product's services (the same checks, roles and idempotency as the CLI and the API): the same
 request confirmed twice returns the one already running. Runtime dependencies (the Temporal client,
@@ -23,9 +25,12 @@ from pydantic import BaseModel
 
 from agents.assistant import people
 from agents.assistant.intake import REQUIRED, Intake, Intent, RequestKind, read, read_answer
+from agents.assistant.intake_agent import read_message
 from agents.assistant.ports import Refusal, Services
 from agents.assistant.requests import PERSON_FIELDS, build
+from agents.models import OFFLINE
 from hrops.clock import today
+from hrops.settings import get_settings
 from tools.store.db import session_scope
 from tools.store.identity import Principal
 
@@ -153,8 +158,18 @@ async def route(state: State, config: RunnableConfig) -> State:
     return await _fresh(state, config)
 
 
+async def _read(message: str) -> tuple[Intake, list[str]]:
+    """The offline reader's reading; with a model configured, the model's (through the gate), held
+    to what the message says, with where the two differ."""
+    settings = get_settings()
+    if settings.model == OFFLINE:
+        return read(message, today()), []
+    reading = await read_message(message, today(), settings)
+    return reading.intake, reading.differences
+
+
 async def _fresh(state: State, config: RunnableConfig) -> State:
-    intake = read(state["message"], today())
+    intake, differences = await _read(state["message"])
     pending = None
     if intake.intent is Intent.REQUEST and intake.kind:
         pending = {
@@ -162,6 +177,7 @@ async def _fresh(state: State, config: RunnableConfig) -> State:
             "kind": intake.kind.value,
             "fields": dict(intake.fields),
             "language": intake.language,
+            "differences": differences,
         }
     elif intake.intent is Intent.DECISION and intake.decision:
         pending = {
@@ -237,6 +253,11 @@ async def collect(state: State, config: RunnableConfig) -> State:
             Outcome(intent="refused", kind=kind.value, fields=fields, refused="; ".join(problems)),
             pending=None,
         )
+    if pending.get("differences"):  # the model read it; the built-in reader differs: say so before "yes"
+        summary += "\n" + _say(
+            lang, "Read by the model; the built-in reader differs on: ", "由模型理解;内置解析结果不同:"
+        )
+        summary += "; ".join(pending["differences"])
     text = summary + "\n" + _say(lang, "Start it? (yes / no)", "确认发起吗?(是 / 否)")
     outcome = _outcome(pending, None)
     outcome.awaiting_confirmation = True

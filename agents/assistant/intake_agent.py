@@ -2,8 +2,9 @@
 same typed `Intake` the offline parser produces (`output_type=Intake`). Offline, the agent is the
 parser itself (a `FunctionModel`), so the assistant has one way to read a message.
 
-The model sees the message and today's date only: no HR data, no names from the store. Its reading
-is never trusted as is:
+The model sees the message and today's date only: no HR data, no names from the store, and the
+values the offline reading found in the message (names, address, amounts) masked by the gate
+(agents/gate.py) unless the endpoint's policy lets them through. Its reading is never trusted as is:
 - a message the offline parser refuses (instructions to the assistant, changes for everyone) is
   refused without asking the model, so injected text never becomes a request;
 - the reading is settled like the parser's own: only the kind's fields, real dates within the
@@ -27,6 +28,8 @@ from pydantic_ai.models.function import AgentInfo
 from agents.assistant.intake import REQUEST_ID, Intake, Intent, KnownWords, read, settle
 from agents.models import OFFLINE, OfflineFn, build_model, prompt_json
 from hrops.settings import Settings
+from tools.privacy.classes import DataClass
+from tools.privacy.redaction import Hint, hinted
 
 AGENT_NAME = "intake_reader"
 
@@ -36,9 +39,9 @@ INSTRUCTIONS = (
     "termination, onboarding, comp_research), data_question (questions about HR or learning figures), "
     "decision (approve or reject a request id like REQ-12; a rejection needs a reason), status (where a "
     "request is), help, refuse, or unknown. Put in `fields` only what the message says, with these names: "
-    "employee and manager exactly as typed (a name or an id like E1003), effective_on / start_date as "
+    "employee and manager exactly as typed (a name or an id like E0042), effective_on / start_date as "
     "ISO dates resolved against the `today` given, line1 line2 city region postcode country (ISO 3166 "
-    "alpha-2) for addresses, new_title, org_unit, location, amount (a plain number, 36万 = 360000), "
+    "alpha-2) for addresses, new_title, org_unit, location, amount (a plain number, 36.5万 = 365000), "
     "currency (ISO 4217), frequency (annual, monthly, hourly), increase_percent, reason_code (better_offer, "
     "career_change, relocation, personal, further_study, retirement, performance, redundancy, misconduct, "
     "contract_end), given_name family_name local_name title level for onboarding, title location currency "
@@ -85,6 +88,25 @@ def reader(settings: Settings, known: KnownWords | None = None) -> Agent[None, I
         output_type=Intake,
         instructions=INSTRUCTIONS,
     )
+
+
+# What the offline reading found in a message, by class: masked before a model sees the message.
+HINT_CLASSES = {
+    **dict.fromkeys(("employee", "manager", "local_name", "given_name", "family_name"), DataClass.IDENTITY),
+    **dict.fromkeys(("line1", "line2", "city", "region", "postcode"), DataClass.PERSONAL),
+    **dict.fromkeys(("amount", "increase_percent"), DataClass.PAY),
+}
+
+
+_HINT_KIND = {DataClass.IDENTITY: "name", DataClass.PERSONAL: "address", DataClass.PAY: "pay"}
+
+
+def hints_of(reading: Intake) -> list[Hint]:
+    return [
+        Hint(value, cls, _HINT_KIND[cls])
+        for name, cls in HINT_CLASSES.items()
+        if (value := reading.fields.get(name)) and value != "me"
+    ]
 
 
 def _said(value: str, message: str) -> bool:
@@ -144,7 +166,10 @@ async def read_message(
     offline = read(message, today, known)
     if offline.intent is Intent.REFUSE:
         return Reading(intake=offline, offline=offline, by="offline")
-    result = await reader(settings, known).run(IntakePrompt(message=message, today=today).model_dump_json())
+    with hinted(hints_of(offline)):
+        result = await reader(settings, known).run(
+            IntakePrompt(message=message, today=today).model_dump_json()
+        )
     if settings.model == OFFLINE:
         return Reading(intake=result.output, offline=offline, by="offline")
     model = guarded(result.output, message, today)

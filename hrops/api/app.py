@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
-from typing import Annotated
+from datetime import date, datetime, time
+from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 
 from hrops import __version__
@@ -33,10 +36,12 @@ from hrops.temporal_client import TemporalUnavailable, connect
 from tools.analytics.ask import Asked
 from tools.analytics.coverage import Coverage, coverage
 from tools.analytics.engine import Refused
-from tools.hr.changes import ChangeDetails, RecordChange
+from tools.hr.changes import ChangeDetails
 from tools.hr.schemas import PostalAddress
+from tools.privacy import receipts
+from tools.privacy.receipts import Receipt
 from tools.registry import registry
-from tools.store.db import engine_for, session_scope
+from tools.store.db import busy_message, engine_for, session_scope
 from tools.store.identity import ALL_SEEING, Principal
 from workflows.approvals import DecisionRecord, Verdict
 from workflows.record_change.messages import RequestState
@@ -69,6 +74,33 @@ app.include_router(channels_router)  # /channels/slack|feishu|webhook: chat plat
 app.include_router(console_router)  # /console: the web console (docs/console.md)
 
 
+@app.exception_handler(RequestValidationError)
+async def invalid_body(_: Request, exc: RequestValidationError) -> JSONResponse:
+    """422: where and what is wrong, without the input echoed back (it may be personal, huge, or
+    not even encodable: a lone surrogate or an infinite number fails FastAPI's own answer with a 500)."""
+
+    def text(value: object) -> str | int:
+        return value if isinstance(value, int) else str(value).encode("utf-8", "replace").decode("utf-8")
+
+    errors = [
+        {
+            "loc": [text(part) for part in e.get("loc", ())],
+            "msg": text(e.get("msg", "")),
+            "type": e.get("type"),
+        }
+        for e in exc.errors()
+    ]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+@app.exception_handler(OperationalError)
+async def store_unavailable(_: Request, exc: OperationalError) -> JSONResponse:
+    """503 when the store is locked by another process past the busy timeout (or unreachable),
+    not a 500 whose text quotes the SQL and its parameters."""
+    message = busy_message(exc) or "the HR store did not answer: try again in a minute"
+    return JSONResponse({"detail": message}, status_code=503, headers={"Retry-After": "60"})
+
+
 async def temporal(request: Request) -> Client:
     client = getattr(request.app.state, "client", None)
     if client is None:
@@ -98,6 +130,11 @@ async def caller(
 
 Caller = Annotated[Principal, Depends(caller)]
 Temporal = Annotated[Client, Depends(temporal)]
+
+
+def _refused(e: svc.RequestError) -> HTTPException:
+    """409 for an action refused on a request; 404 for one the caller may not see (as for none)."""
+    return HTTPException(404 if isinstance(e, svc.NotVisible) else 409, str(e))
 
 
 @app.get("/healthz")
@@ -162,10 +199,8 @@ class ChangeIn(BaseModel):
 @app.post("/api/requests/change", status_code=201)
 async def request_change(body: ChangeIn, who: Caller, client: Temporal) -> svc.Submitted:
     """Any record change: address, job title, transfer, manager change, salary change, termination."""
-    change = RecordChange(
-        employee_id=body.employee_id, details=body.details, effective_on=body.effective_on or today()
-    )
     try:
+        change = svc.record_change(body.employee_id, body.details, body.effective_on or today())
         return await svc.submit_change(client, who, change)
     except svc.RequestError as e:
         raise HTTPException(422, str(e)) from None
@@ -224,7 +259,7 @@ async def cancel_request(request_id: str, body: CancelIn, who: Caller, client: T
     try:
         stage = await svc.cancel(client, request_id, who, body.reason)
     except svc.RequestError as e:
-        raise HTTPException(409, str(e)) from None
+        raise _refused(e) from None
     return {"request_id": request_id.upper(), "cancelled_at_stage": stage}
 
 
@@ -234,11 +269,10 @@ async def undo_request(request_id: str, who: Caller, client: Temporal) -> svc.Su
     try:
         return await svc.undo(client, request_id, who)
     except svc.RequestError as e:
-        raise HTTPException(409, str(e)) from None
+        raise _refused(e) from None
 
 
-@app.get("/api/requests/{request_id}")
-async def get_request(request_id: str, who: Caller, client: Temporal) -> RequestState:
+async def _visible(request_id: str, who: Principal, client: Client) -> RequestState:
     try:
         state = await svc.show(client, request_id)
     except svc.RequestError:
@@ -253,6 +287,32 @@ async def get_request(request_id: str, who: Caller, client: Temporal) -> Request
     return state
 
 
+@app.get("/api/requests/{request_id}")
+async def get_request(request_id: str, who: Caller, client: Temporal) -> RequestState:
+    return await _visible(request_id, who, client)
+
+
+@app.get("/api/requests/{request_id}/receipts")
+async def request_receipts(request_id: str, who: Caller, client: Temporal) -> list[Receipt]:
+    """What the request's model calls sent and where, without the text itself (see /api/receipts)."""
+    state = await _visible(request_id, who, client)
+    with session_scope(get_settings().db_url) as s:
+        found = receipts.for_request(s, state.request_id)
+    return [r.model_copy(update={"sent_text": None}) for r in found]
+
+
+@app.get("/api/receipts", response_model=None)
+def all_receipts(who: Caller, format: Literal["json", "csv"] = "json", since: date | None = None) -> Response:
+    """Every receipt, with the exact text each call sent (admins): the compliance export."""
+    if not who.has("admin"):
+        raise HTTPException(403, "exporting egress receipts needs the admin role")
+    with session_scope(get_settings().db_url) as s:
+        rows = receipts.listed(s, since=datetime.combine(since, time.min) if since else None)
+    if format == "csv":
+        return Response(receipts.to_csv(rows), media_type="text/csv")
+    return Response(receipts.to_json(rows), media_type="application/json")
+
+
 class DecisionIn(BaseModel):
     verdict: Verdict
     reason: str | None = None
@@ -264,4 +324,9 @@ async def decide(request_id: str, body: DecisionIn, who: Caller, client: Tempora
     try:
         return await svc.decide(client, request_id, who, body.verdict, body.reason, None, body.edits)
     except svc.RequestError as e:
-        raise HTTPException(409, str(e)) from None
+        raise _refused(e) from None
+
+
+from hrops.api.review_routes import router as review_router  # noqa: E402  (it imports Caller above)
+
+app.include_router(review_router)  # /api/reviews: the compliance review queue (docs/review.md)

@@ -235,17 +235,23 @@ async def answer_message(hub: Channels, event: dict[str, Any]) -> None:
     await api.reply(message_id, out)
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A part of an event that should be an object; anything else reads as an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 async def card_clicked(hub: Channels, event_id: str, event: dict[str, Any]) -> dict[str, Any]:
     """The answer to a card button: a toast, and on success the card without its buttons."""
-    action = event.get("action") or {}
-    value = action.get("value") or {}
-    open_id = (event.get("operator") or {}).get("open_id", "")
+    action = _object(event.get("action"))
+    value = _object(action.get("value"))
+    open_id = str(_object(event.get("operator")).get("open_id", ""))
+    reason = _object(action.get("form_value")).get("reason")
     result = await hub.click(
         FEISHU,
         open_id,
         str(value.get("action", "")),
         str(value.get("request_id", "")),
-        (action.get("form_value") or {}).get("reason"),
+        None if reason is None else str(reason),
         event_id,
     )
     if result is None:

@@ -73,8 +73,9 @@ async def feishu_events(request: Request, background: BackgroundTasks) -> dict[s
         raise HTTPException(401, "not a genuine Feishu request") from None
     if event.get("type") == "url_verification":
         return {"challenge": event.get("challenge", "")}
-    header = event.get("header") or {}
-    kind, payload = header.get("event_type"), event.get("event") or {}
+    # Genuine (the token matched) but shaped by whoever holds the token: parts that are not objects are none.
+    header, payload = (part if isinstance(part := event.get(k), dict) else {} for k in ("header", "event"))
+    kind = header.get("event_type")
     if kind == feishu.MESSAGE_RECEIVED:
         later(background, feishu.answer_message(hub, payload), "feishu message")
     elif kind == feishu.CARD_ACTION:

@@ -20,6 +20,7 @@ def _register() -> None:
         admin_cmds,
         approval_cmds,
         ask_cmd,
+        audit_cmds,
         bulk_cmds,
         catalogue_cmd,
         channel_cmds,
@@ -31,7 +32,9 @@ def _register() -> None:
         legacy_cmds,
         market_cmds,
         onboard_cmds,
+        receipt_cmds,
         request_cmds,
+        review_cmds,
         runtime_cmds,
         seed_cmd,
     )
@@ -51,8 +54,11 @@ def _register() -> None:
         market_cmds,
         comp_cmds,
         admin_cmds,
+        audit_cmds,
+        receipt_cmds,
         channel_cmds,
         chat_cmd,
+        review_cmds,
         demo_cmd,
     ):
         module.register(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from hrops.cli.common import console, fail, settings, store_url
+from hrops.cli.common import acting_user, console, fail, settings, store_url
 
 tools_app = typer.Typer(help="The tool catalogue agents and workflows use.", no_args_is_help=True)
 users_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
@@ -89,6 +89,7 @@ def users_password(
     from tools.store.passwords import WeakPassword, hash_password
 
     url = store_url()
+    acting_user("set console passwords", "admin")
     with session_scope(url) as s:
         user = s.scalar(
             select(User).where(or_(User.username == username, User.employee_id == username.upper()))
@@ -121,7 +122,7 @@ def token_create(
     from hrops import request_service as svc
     from hrops.api import auth
 
-    store_url()
+    acting_user("issue API tokens", "admin")
     try:
         who = svc.principal(username)
     except svc.RequestError as e:

@@ -8,7 +8,7 @@ import signal
 import typer
 from rich.table import Table
 
-from hrops.cli.common import console, fail, settings, store_url
+from hrops.cli.common import acting_user, console, fail, settings, store_url
 
 channels_app = typer.Typer(
     help="Chat channels (Slack, Feishu, webhooks): who is who, and delivering notifications.",
@@ -50,11 +50,11 @@ def link(
     from tools.store.db import session_scope
 
     url = store_url()
+    by = acting_user("link chat accounts", "hr_ops", "admin")
     try:
         who = svc.principal(username)
     except svc.RequestError as e:
         fail(str(e))
-    by = settings().user
     try:
         with session_scope(url, write=True) as s:
             done = links.link(s, channel, platform_id, who.username, by)
@@ -88,7 +88,7 @@ def unlink(
     from tools.store import audit
     from tools.store.db import session_scope
 
-    by = settings().user
+    by = acting_user("link chat accounts", "hr_ops", "admin")
     try:
         with session_scope(store_url(), write=True) as s:
             was = links.unlink(s, channel, platform_id)

@@ -40,6 +40,32 @@ def store_url(migrate: bool = True) -> str:
     return url
 
 
+def acting_user(doing: str, *roles: str, as_user: str | None = None) -> str:
+    """The user the CLI acts as (`--as`, else HROPS_USER), refused unless they hold one of `roles`.
+    A store without users yet (being seeded or imported) accepts any name: nobody holds a role."""
+    from sqlalchemy import func, select
+
+    from hrops.clock import today
+    from tools.store.db import session_scope
+    from tools.store.identity import UnknownUser, resolve_principal
+    from tools.store.models import User
+
+    who = as_user or settings().user
+    with session_scope(store_url()) as s:
+        if not s.scalar(select(func.count()).select_from(User)):
+            return who
+        try:
+            principal = resolve_principal(s, who, today())
+        except UnknownUser as e:
+            fail(str(e))
+    if not principal.has(*roles):
+        fail(
+            f"{principal.username} may not {doing}: that needs the {' or '.join(roles)} role "
+            "(act as such a user with --as or HROPS_USER)"
+        )
+    return principal.username
+
+
 def _check_settings() -> None:
     from pydantic import ValidationError
 
@@ -65,6 +91,13 @@ def run(app: typer.Typer) -> None:
         code = 1
     except SystemExit as e:
         code = e.code
+    except Exception as e:
+        from tools.store.db import busy_message  # only on this path: the CLI starts faster without it
+
+        if (message := busy_message(e)) is None:
+            raise
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+        code = 1
     _exit(code)
 
 

@@ -174,7 +174,8 @@ def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo co
     step = demo_processes.onboard_two(cfg, ops_user, 8)
     step = demo_processes.transfer_and_undo(cfg, ops_user, step)
     step = demo_processes.ask_as_two_managers(cfg, step)
-    demo_processes.research_two_titles(cfg, ops_user, step)
+    step = demo_processes.research_two_titles(cfg, ops_user, step)
+    demo_processes.show_the_trust_layer(ops_user, request_id, step)
 
     _step("Where to look")
     ui = (

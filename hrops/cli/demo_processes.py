@@ -294,3 +294,22 @@ def research_two_titles(cfg, ops_user: str, n: int) -> int:  # noqa: ANN001 - Se
     else:
         console.print(f"not published: {done.stage} {'; '.join(done.problems)}")
     return n + 1
+
+
+def show_the_trust_layer(ops_user: str, request_id: str, n: int) -> int:
+    """What left the machine (nothing, offline), the trail of one request, and the audit verified."""
+    from hrops.cli import audit_cmds, receipt_cmds
+
+    _step(
+        f"{n}. Every model call left a receipt: what was sent, and where",
+        f"hrops receipts list --as {ops_user}",
+    )
+    receipt_cmds.list_receipts(None, False, None, ops_user)
+    _step(
+        f"{n + 1}. One request followed from submission to the record change",
+        f"hrops audit trail {request_id} --as {ops_user}",
+    )
+    audit_cmds.trail(request_id, ops_user, False)
+    _step(f"{n + 2}. The hash-chained audit log is intact", "hrops audit verify")
+    audit_cmds.verify(None)
+    return n + 3

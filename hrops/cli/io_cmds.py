@@ -12,14 +12,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from hrops.cli.common import console, err_console, fail, settings, store_url
+from hrops.cli.common import acting_user, console, err_console, fail, store_url
 
 import_app = typer.Typer(help="Bring data into the HR store from spreadsheets.", no_args_is_help=True)
 export_app = typer.Typer(help="Write HR data to formatted spreadsheets.", no_args_is_help=True)
 
 AS_HELP = "Act as this user (username or employee id); default HROPS_USER"
 SHOWN_ERRORS = 40  # more go to --errors FILE
-MAY_IMPORT_EXPORT = "hr_ops or admin"
 
 
 def register(app: typer.Typer) -> None:
@@ -27,26 +26,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(export_app, name="export")
 
 
-def _actor(url: str, as_user: str | None, doing: str) -> str:
-    """The acting username. A store without users (a fresh one being filled) accepts any name."""
-    from sqlalchemy import func, select
-
-    from hrops.clock import today
-    from tools.store.db import session_scope
-    from tools.store.identity import UnknownUser, resolve_principal
-    from tools.store.models import Role, User
-
-    who = as_user or settings().user
-    with session_scope(url) as s:
-        if not s.scalar(select(func.count()).select_from(User)):
-            return who
-        try:
-            principal = resolve_principal(s, who, today())
-        except UnknownUser as e:
-            fail(str(e))
-    if not principal.has(Role.ADMIN, Role.HR_OPS):
-        fail(f"{principal.username} may not {doing}: that needs the {MAY_IMPORT_EXPORT} role")
-    return principal.username
+def _actor(as_user: str | None, doing: str) -> str:
+    """The acting username: HR ops or an admin (a store without users accepts any name)."""
+    return acting_user(doing, "hr_ops", "admin", as_user=as_user)
 
 
 def _day(value: datetime | None) -> date | None:
@@ -115,7 +97,7 @@ def import_employees_cmd(
     from tools.employee_io import EmployeeIOError, import_employees, load_mapping, previous_as_of
 
     url = store_url()
-    actor = _actor(url, as_user, "import employees")
+    actor = _actor(as_user, "import employees")
     try:
         spec = load_mapping(mapping) if mapping else None
         day, why = _day(as_of), "given"
@@ -216,7 +198,7 @@ def export_employees_cmd(
 
     url = store_url()
     classes = _classes(include)
-    actor = _actor(url, as_user, "export employees")
+    actor = _actor(as_user, "export employees")
     try:
         report = export_employees(
             url, out, as_of=_day(as_of) or today(), actor=actor, include=classes, org_code=org

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.syntax import Syntax
 from rich.table import Table
 
-from hrops.cli.common import console, fail, settings
+from hrops.cli.common import acting_user, console, fail, settings
 
 legacy_app = typer.Typer(
     help="Legacy HR web systems: mappings, pushes, tasks for people.", no_args_is_help=True
@@ -133,6 +133,7 @@ def login(
     """Store the login for a legacy system in the secrets file (never printed, never logged)."""
     from tools.legacy import catalog, credentials
 
+    acting_user("store legacy system logins", "admin")
     if system not in catalog.systems():
         fail(f"no legacy system {system!r} (known: {', '.join(catalog.systems())})")
     password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass("password: ")

@@ -331,7 +331,7 @@ def requests_show(request_id: str = typer.Argument(..., help="e.g. REQ-12")) -> 
     if state.check:
         lines += _preview_lines(state.check, state.final_change.effective_on)
     if state.summary:
-        lines += [f"summary: {state.summary.en}", f"摘要: {state.summary.zh}"]
+        lines += [f"summary (by a model): {state.summary.en}", f"摘要(模型撰写): {state.summary.zh}"]
     if state.corrected:
         lines.append(
             f"corrected by the approvers: {state.corrected.details.model_dump(mode='json', exclude={'kind'})}"

@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hrops.cli.common import console, fail, settings, store_url
+from hrops.cli.common import acting_user, console, fail, settings, store_url
 
 
 def register(app: typer.Typer) -> None:
@@ -47,6 +47,7 @@ def seed(
         end = date.fromisoformat(as_of) if as_of else today()
     except ValueError:
         fail(f"--as-of {as_of!r} is not a date; use YYYY-MM-DD")
+    actor = acting_user("seed the demo company", "admin")
     options = SeedOptions(
         employees=employees, seed=seed, learning_per_employee=learning_per_employee, as_of=end, years=years
     )
@@ -60,7 +61,7 @@ def seed(
             bar.update(tasks[phase], completed=done, total=total)
 
         try:
-            report = seed_store(store_url(), options, reset=reset, progress=tick, actor=settings().user)
+            report = seed_store(store_url(), options, reset=reset, progress=tick, actor=actor)
         except StoreNotEmpty as e:
             fail(str(e))
     if report.already_seeded:

@@ -31,6 +31,7 @@ from hrops.console.html import COMP_READERS, View, e, form, hidden, page, sectio
 from hrops.console.i18n import LANGS, pick_lang, words
 from hrops.settings import Settings, get_settings
 from tools.market.tools import report_files
+from tools.privacy import receipts
 from tools.store.db import session_scope
 from tools.store.identity import ALL_SEEING, Principal
 from tools.store.models import User
@@ -441,7 +442,9 @@ async def request_page(request_id: str, c: Ctx = C) -> Response:
     push_states = list(await asyncio.gather(*(_push_state(client, p.workflow_id) for p in pushes)))
     chain = getattr(state, "approval", None)
     may_decide = bool(chain and c.who.username in chain.pending_usernames and not state.stage.closed)
-    body = views.timeline(c.view(), c.settings, state, pushes, push_states, may_decide)
+    with session_scope(c.settings.db_url) as s:
+        calls = receipts.for_request(s, rid)
+    body = views.timeline(c.view(), c.settings, state, pushes, push_states, may_decide, calls)
     return c.html(f"{c.w['timeline']} · {rid}", body)
 
 

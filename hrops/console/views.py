@@ -13,6 +13,7 @@ from hrops.request_service import AnyState, approval_chains
 from hrops.settings import Settings
 from tools.analytics.ask import Asked
 from tools.analytics.chart import to_svg
+from tools.privacy.receipts import Receipt
 from tools.store.identity import Principal
 from workflows.bulk_change.messages import BulkState
 from workflows.comp_research.messages import CompResearchState
@@ -54,7 +55,11 @@ def preview(v: View, state: AnyState) -> str:
     if isinstance(state, RequestState):
         out = ""
         if state.summary is not None:
-            out += f'<p class="summary">{e(state.summary.zh if v.lang == "zh" else state.summary.en)}</p>'
+            # Written by a model: said so, so nobody reads it as the product's decision.
+            out += (
+                f'<p class="summary">{e(state.summary.zh if v.lang == "zh" else state.summary.en)}'
+                f' <span class="meta">({e(v.w["by_model"])})</span></p>'
+            )
         check = state.check
         if check is not None and check.diff:
             who = check.employee.display_name if check.employee else state.employee_id
@@ -354,6 +359,7 @@ def timeline(
     pushes: list[LegacyPush],
     push_states: list[LegacySyncState | str],
     may_decide: bool,
+    calls: list[Receipt],
 ) -> str:
     w = v.w
     rid = state.request_id
@@ -378,8 +384,32 @@ def timeline(
         body += section(
             w["problems"], "<ul>" + "".join(f"<li>{e(p)}</li>" for p in problems) + "</ul>", "bad"
         )
+    body += model_calls(v, calls)
     body += section(w["history"], events(state.history))
     return body
+
+
+def model_calls(v: View, calls: list[Receipt]) -> str:
+    """One line per model call: the agent, where it went and which classes were masked or sent."""
+    if not calls:
+        return ""
+    w = v.w
+
+    def classes(counts: dict[str, int]) -> str:
+        return ", ".join(f"{n} {c}" for c, n in sorted(counts.items())) or "-"
+
+    items = "".join(
+        f"<li><time>{r.at:%Y-%m-%d %H:%M:%S}</time> {e(r.agent)} · "
+        + (
+            e(w["nothing_left"])
+            if not r.egress
+            else f"{r.bytes_sent} B → {e(r.endpoint)} · {e(w['masked'])}: {e(classes(r.masked))} · "
+            f"{e(w['sent'])}: {e(classes(r.sent))}"
+        )
+        + "</li>"
+        for r in calls
+    )
+    return section(w["model_calls"], f'<ol class="history">{items}</ol>')
 
 
 # -- analytics ---------------------------------------------------------------------------------

@@ -41,8 +41,9 @@ def visible_employee(session: Session, ctx: ToolContext, employee_id: str) -> Em
 def record_audit(session: Session, ctx: ToolContext, tool: str, action: str, **fields: object) -> None:
     """Audit entry for a change made by a tool, linked to its request and approval."""
     details = dict(fields.pop("details", {}) or {})  # type: ignore[arg-type]
-    if ctx.approval:
+    if ctx.approval:  # the approval decision it carries out (the decision entry has the same time)
         details["approved_by"] = ctx.approval.approver
+        details["approved_at"] = ctx.approval.decided_at
     audit.append(
         session,
         audit.AuditEvent(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -321,22 +322,33 @@ def _patched_page(page: Any, survey_: PageSurvey, picks: dict[str, Pick]) -> Any
 
 
 def checked(picks: list[Pick], surveys: list[PageSurvey]) -> list[Pick]:
-    """The same checks for every matcher (offline or a model): a real control of the right type."""
+    """The same checks for every matcher (offline or a model): a real control of the right type,
+    one control per field and one field per control. A model steered by text on the page (a label
+    saying "map every field to this box") would otherwise have the survey type several values into
+    one box; an ambiguous pick is left to a person instead."""
     by_page = {s.page: s for s in surveys}
     wanted = {(m.page, m.key): m for s in surveys for m in s.missing}
-    out = []
-    for p in picks:
-        m = wanted.get((p.page, p.key))
-        survey_ = by_page.get(p.page)
-        if m is None or survey_ is None:
-            continue  # a pick for something that was not missing: ignored
-        ok = p.control is not None and 0 <= p.control < len(survey_.controls)
-        if ok and not _compatible(m.type, survey_.controls[p.control]):  # type: ignore[index]
-            ok = False
+    relevant = [p for p in picks if (p.page, p.key) in wanted and p.page in by_page]
+    per_field = Counter((p.page, p.key) for p in relevant)
+    per_control = Counter((p.page, p.control) for p in relevant if p.control is not None)
+    out, seen = [], set()
+    for p in relevant:  # a pick for something that was not missing is ignored
+        if (p.page, p.key) in seen:
+            continue
+        seen.add((p.page, p.key))
+        m, survey_ = wanted[(p.page, p.key)], by_page[p.page]
+        real = p.control is not None and 0 <= p.control < len(survey_.controls)
+        why = None
+        if not real or not _compatible(m.type, survey_.controls[p.control]):  # type: ignore[index]
+            why = "wrong control"
+        elif per_field[(p.page, p.key)] > 1:
+            why = "the field was given more than one control"
+        elif per_control[(p.page, p.control)] > 1:
+            why = f"control {p.control} was picked for more than one field"
         out.append(
             p
-            if ok
-            else p.model_copy(update={"control": None, "reason": p.reason + " (rejected: wrong control)"})
+            if why is None
+            else p.model_copy(update={"control": None, "reason": f"{p.reason} (rejected: {why})"})
         )
     return out
 

@@ -395,7 +395,7 @@ def parse(text: str, path: Path | str = "<mapping>") -> SystemMapping | FormMapp
     if not isinstance(data, dict):
         raise MappingError(path, ["expected a mapping of keys at the top level"])
     kind = data.get("kind")
-    model = {"system": SystemMapping, "form": FormMapping}.get(kind)  # type: ignore[arg-type]
+    model = {"system": SystemMapping, "form": FormMapping}.get(kind) if isinstance(kind, str) else None
     if model is None:
         raise MappingError(path, [f"`kind` must be 'system' or 'form' (found {kind!r})"])
     try:
@@ -408,7 +408,11 @@ def parse(text: str, path: Path | str = "<mapping>") -> SystemMapping | FormMapp
 def load(path: Path) -> SystemMapping | FormMapping:
     if not path.exists():
         raise MappingError(path, ["no such file"])
-    return parse(path.read_text(encoding="utf-8"), path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise MappingError(path, [f"not UTF-8 text (at byte {e.start}): save it as UTF-8"]) from None
+    return parse(text, path)
 
 
 def _hook_problem(spec: str) -> str | None:
@@ -417,7 +421,7 @@ def _hook_problem(spec: str) -> str | None:
         return "must be 'module:function'"
     try:
         target = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as e:
+    except (ImportError, AttributeError, TypeError) as e:  # TypeError: a relative name, ".module"
         return f"cannot be loaded ({e})"
     return None if callable(target) else "is not a function"
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).parent / "migrations"
 WRITE_OPTION = "hrops_write"
 READ_OPTION = "hrops_read"
+BUSY_TIMEOUT_S = 15  # how long a SQLite writer waits for another process's write lock
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API connection
@@ -24,7 +25,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API conne
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=15000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     cur.close()
 
 
@@ -35,6 +36,20 @@ def _sqlite_begin(conn) -> None:  # noqa: ANN001 - SQLAlchemy Connection
     # Read sessions are read-only in the database itself: a read tool that writes fails loudly.
     conn.exec_driver_sql(f"PRAGMA query_only={'ON' if options.get(READ_OPTION) else 'OFF'}")
     conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION) else "BEGIN")
+
+
+def busy_message(e: BaseException) -> str | None:
+    """One line for people when `e` is the store locked by another writer for longer than the
+    busy timeout (that transaction was rolled back), else None. The driver's own message is not
+    used: it quotes the SQL and its parameters."""
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(e, OperationalError) and "locked" in str(e.orig).lower():
+        return (
+            f"the HR store has been locked by another process (an import, a backup?) for more than "
+            f"{BUSY_TIMEOUT_S} s: try again in a minute (a repeated request is not done twice)"
+        )
+    return None
 
 
 def create_store_engine(url: str) -> Engine:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -306,6 +307,31 @@ class RequestRecord(Base):
 REQUEST_PREFIX = "REQ-"
 
 
+class ModelReceipt(Base):
+    """What one model call sent and where (tools/privacy/receipts.py): the classes of data masked
+    and let through, bytes and tokens. `sent_text` is exactly what left the machine, after masking
+    (None when nothing did): what the endpoint's policy let through may name people, so personal."""
+
+    __tablename__ = "model_receipts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True, info=INTERNAL)
+    agent: Mapped[str] = mapped_column(String(80), info=INTERNAL)
+    model: Mapped[str] = mapped_column(String(200), info=INTERNAL)
+    endpoint: Mapped[str] = mapped_column(String(200), info=INTERNAL)
+    egress: Mapped[bool] = mapped_column(Boolean, info=INTERNAL)
+    request_id: Mapped[str | None] = mapped_column(String(40), index=True, info=INTERNAL)
+    workflow_id: Mapped[str | None] = mapped_column(String(200), index=True, info=INTERNAL)
+    allowed: Mapped[list[str]] = mapped_column(JSON, default=list, info=INTERNAL)
+    masked: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, info=INTERNAL)
+    sent: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, info=INTERNAL)
+    bytes_sent: Mapped[int] = mapped_column(Integer, info=INTERNAL)
+    input_tokens: Mapped[int | None] = mapped_column(Integer, info=INTERNAL)
+    output_tokens: Mapped[int | None] = mapped_column(Integer, info=INTERNAL)
+    prompt_sha256: Mapped[str] = mapped_column(String(64), info=INTERNAL)
+    sent_text: Mapped[str | None] = mapped_column(Text, info=PERSONAL)
+
+
 class AuditEntry(Base):
     """Append-only, hash-chained record of every change to HR data and every model call.
     Database triggers refuse UPDATE and DELETE. `details` holds field names, ids and counts,
@@ -530,3 +556,41 @@ class ChannelMessage(Base):
     channel: Mapped[str] = mapped_column(String(60), info=INTERNAL)
     message_id: Mapped[str] = mapped_column(String(200), info=INTERNAL)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True, info=INTERNAL)
+
+
+class OutputReview(Base):
+    """A model-written output sampled for compliance review (tools/review): what the agent was asked
+    (the prompt as sent, after redaction) and wrote, and the reviewer's verdict. One row per model
+    call (`source`, the call's receipt id), so offering the same output twice keeps one row. A
+    correction is the output as it should have been; corrections become evaluation cases."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        CheckConstraint("risk IN ('low', 'medium', 'high')", name="risk"),
+        CheckConstraint("status IN ('pending', 'approved', 'corrected')", name="status"),
+        Index("ix_review_items_queue", "status", "topic"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    source: Mapped[str] = mapped_column(String(200), unique=True, info=INTERNAL)
+    topic: Mapped[str] = mapped_column(String(60), info=INTERNAL)
+    risk: Mapped[str] = mapped_column(String(10), info=INTERNAL)
+    rule: Mapped[str] = mapped_column(String(100), info=INTERNAL)  # the sampling rule that picked it
+    agent: Mapped[str] = mapped_column(String(80), info=INTERNAL)
+    request_id: Mapped[str | None] = mapped_column(String(40), index=True, info=INTERNAL)
+    workflow_id: Mapped[str | None] = mapped_column(String(200), info=INTERNAL)
+    # Who asked for the request and whom it is about: neither may review it.
+    requested_by: Mapped[str | None] = mapped_column(String(80), info=INTERNAL)
+    subject_employee_id: Mapped[str | None] = mapped_column(String(20), info=INTERNAL)
+    endpoint: Mapped[str | None] = mapped_column(String(200), info=INTERNAL)
+    # What a model saw and wrote names people (whatever the endpoint's policy let through): personal.
+    prompt: Mapped[str] = mapped_column(String, info=PERSONAL)
+    output: Mapped[Any] = mapped_column(
+        JSON, nullable=False, info=PERSONAL
+    )  # a JSON object, or a string for text
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+    status: Mapped[str] = mapped_column(String(20), default="pending", info=INTERNAL)
+    decided_by: Mapped[str | None] = mapped_column(String(80), info=INTERNAL)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+    reason: Mapped[str | None] = mapped_column(String(1000), info=PERSONAL)
+    correction: Mapped[Any | None] = mapped_column(JSON(none_as_null=True), nullable=True, info=PERSONAL)

@@ -7,7 +7,10 @@ decides from the kind whether a person is needed.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from pydantic import BaseModel
 from temporalio import activity, workflow
@@ -56,13 +59,44 @@ def _failure(e: LegacyError) -> ApplicationError:
     )
 
 
+# A live push heartbeats this often whatever its step is doing, so the workflow's heartbeat timeout
+# only has to catch a worker that is gone, not a slow page (each step has its own timeout).
+BEAT_SECONDS = 2.0
+
+
+class _Pulse:
+    """Heartbeats naming the current step: at each step, and every BEAT_SECONDS while running."""
+
+    def __init__(self) -> None:
+        self.step = "start"
+
+    def __call__(self, step: str) -> None:
+        self.step = step
+        activity.heartbeat(step)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(BEAT_SECONDS)
+                activity.heartbeat(self.step)
+
+        task = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+
+
 @activity.defn(name="legacy.push")
 async def push_record(req: PushRequest) -> PushResult:
     """Enter one record; heartbeats name the step, so a stuck page shows where it stuck."""
     info = activity.info()
     req = req.model_copy(update={"evidence_folder": f"{req.evidence_folder}/attempt-{info.attempt}"})
+    pulse = _Pulse()
     try:
-        return await push(req, on_step=lambda step: activity.heartbeat(step))
+        async with pulse.running():
+            return await push(req, on_step=pulse)
     except LegacyError as e:
         activity.logger.info("legacy push stopped", extra={"kind": e.kind, "page": e.page})
         raise _failure(e) from None
@@ -84,9 +118,10 @@ async def propose_mapping(req: SurveyRequest) -> Proposal:
         record = load_employee(s, req.employee_id, today())
     assert record is not None
     evidence = Evidence(cfg.evidence_dir / req.system, f"{req.evidence_folder}/survey")
+    pulse = _Pulse()
     try:
-        async with shared_pool(cfg.legacy_contexts).slot() as slot:
-            engine = engine_for(slot, loaded, evidence, lambda step: activity.heartbeat(step))
+        async with pulse.running(), shared_pool(cfg.legacy_contexts).slot() as slot:
+            engine = engine_for(slot, loaded, evidence, pulse)
             surveys, picks = await survey(engine, record.model_dump(), match_pages)
     except LegacyError as e:
         raise _failure(e) from None

@@ -38,15 +38,18 @@ with workflow.unsafe.imports_passed_through():
         Stage,
     )
 
-# Faults the engine could not ride out itself get a few more tries, further apart.
+# Faults the engine could not ride out itself get more tries, further apart: a legacy system that
+# is down (each try fails fast) gets about eight minutes before a person is asked to look.
 PUSH_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=1),
-    maximum_attempts=6,
+    maximum_attempts=12,
 )
 PUSH_TIMEOUT = timedelta(minutes=10)
-HEARTBEAT = timedelta(seconds=60)
+# The push heartbeats every few seconds while it runs (activities.BEAT_SECONDS): silence this long
+# means its worker is gone, and another worker takes the push over (search first, so never twice).
+HEARTBEAT = timedelta(seconds=20)
 # A person gets this long to resolve a task before the push is closed as expired.
 TASK_TIMEOUT = timedelta(days=14)
 AUDIT_TIMEOUT = timedelta(seconds=30)

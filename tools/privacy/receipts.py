@@ -1,0 +1,128 @@
+"""Egress receipts: one per model call, saying what left the machine, where, and what was masked.
+
+Written in the same transaction as the call's audit entry (`model.call`, which names the receipt).
+With the offline model the receipt says so: endpoint `local`, nothing sent, zero bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tools.store.models import ModelReceipt
+
+
+class Receipt(BaseModel):
+    """What one model call sent. `sent_text` is what the endpoint received, word for word."""
+
+    id: int | None = None
+    at: datetime
+    agent: str
+    model: str
+    endpoint: str
+    egress: bool
+    request_id: str | None = None
+    workflow_id: str | None = None
+    allowed: list[str] = []  # classes the endpoint's policy lets through
+    masked: dict[str, int] = {}  # class -> distinct values replaced by placeholders
+    sent: dict[str, int] = {}  # class -> distinct classified values sent because the policy allows them
+    bytes_sent: int = 0
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    prompt_sha256: str
+    sent_text: str | None = None
+
+    @property
+    def summary(self) -> str:
+        if not self.egress:
+            return "nothing left the machine (offline model)"
+        masked = ", ".join(f"{n} {c}" for c, n in sorted(self.masked.items())) or "nothing"
+        sent = ", ".join(f"{n} {c}" for c, n in sorted(self.sent.items())) or "no classified values"
+        return f"{self.bytes_sent} bytes to {self.endpoint}: masked {masked}; sent {sent}"
+
+
+def fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def record(session: Session, receipt: Receipt) -> ModelReceipt:
+    row = ModelReceipt(**receipt.model_dump(exclude={"id"}))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _view(row: ModelReceipt) -> Receipt:
+    r = Receipt.model_validate(row, from_attributes=True)
+    return r.model_copy(update={"at": row.at.replace(tzinfo=UTC) if row.at.tzinfo is None else row.at})
+
+
+def by_id(session: Session, receipt_id: int) -> Receipt | None:
+    row = session.get(ModelReceipt, receipt_id)
+    return _view(row) if row else None
+
+
+def for_request(session: Session, request_id: str) -> list[Receipt]:
+    rows = session.scalars(
+        select(ModelReceipt).where(ModelReceipt.request_id == request_id).order_by(ModelReceipt.id)
+    )
+    return [_view(r) for r in rows]
+
+
+def listed(
+    session: Session, *, since: datetime | None = None, egress_only: bool = False, limit: int | None = None
+) -> list[Receipt]:
+    query = select(ModelReceipt).order_by(ModelReceipt.id)
+    if since:
+        query = query.where(ModelReceipt.at >= since)
+    if egress_only:
+        query = query.where(ModelReceipt.egress.is_(True))
+    if limit:
+        query = query.limit(limit)
+    return [_view(r) for r in session.scalars(query)]
+
+
+COLUMNS = [
+    "id",
+    "at",
+    "agent",
+    "model",
+    "endpoint",
+    "egress",
+    "request_id",
+    "workflow_id",
+    "allowed",
+    "masked",
+    "sent",
+    "bytes_sent",
+    "input_tokens",
+    "output_tokens",
+    "prompt_sha256",
+]
+
+
+def to_csv(receipts: list[Receipt]) -> str:
+    """One row per call, classes as JSON; the text sent is left out (see the JSON export)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for r in receipts:
+        row = r.model_dump(mode="json")
+        writer.writerow(
+            [
+                json.dumps(row[c], sort_keys=True) if isinstance(row[c], (dict, list)) else row[c]
+                for c in COLUMNS
+            ]
+        )
+    return out.getvalue()
+
+
+def to_json(receipts: list[Receipt]) -> str:
+    return json.dumps([r.model_dump(mode="json") for r in receipts], ensure_ascii=False, indent=2)
