@@ -4,7 +4,6 @@ offline one), exactly as its workflow builds it, so the run goes through the sam
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from pydantic import BaseModel
@@ -42,22 +41,6 @@ _AGENTS: dict[str, Callable[[Settings], Agent]] = {
 }
 
 
-# The model gate's record of what was sent tags each part: "[instructions] ...", "[user-prompt] ...".
-_PART = re.compile(
-    r"^\[(instructions|system-prompt|user-prompt|tool-return|retry-prompt|text|tool-call|thinking)\] ", re.M
-)
-
-
-def user_prompt_of(prompt: str) -> str:
-    """The agent's own prompt: the text as is, or its first user part when it is a tagged transcript."""
-    marks = list(_PART.finditer(prompt))
-    for i, mark in enumerate(marks):
-        if mark.group(1) == "user-prompt":
-            end = marks[i + 1].start() - 1 if i + 1 < len(marks) else len(prompt)
-            return prompt[mark.end() : end]
-    return prompt
-
-
 def replayable() -> list[str]:
     return sorted(_AGENTS)
 
@@ -69,7 +52,7 @@ def replayer(settings: Settings) -> Replay:
         build = _AGENTS.get(case.agent)
         if build is None:
             raise NoReplay(f"no replay for agent {case.agent!r}; known: {', '.join(replayable())}")
-        out = (await build(settings).run(user_prompt_of(case.prompt))).output
+        out = (await build(settings).run(case.prompt)).output
         return out.model_dump(mode="json") if isinstance(out, BaseModel) else str(out)
 
     return replay

@@ -224,6 +224,21 @@ async def test_records_queued_while_the_legacy_system_is_down_are_entered_once_w
     assert entered == Counter(ids)  # one audit entry per record, none for the failed tries
 
 
+def _title_change_in_store(url: str, request_id: str) -> tuple[list[str], Counter, Counter]:
+    """E1003's titles, the request's audit actions and who was told it was applied (and how often)."""
+    with session_scope(url) as s:
+        titles = list(s.scalars(select(JobAssignment.title).where(JobAssignment.employee_id == "E1003")))
+        actions = Counter(s.scalars(select(AuditEntry.action).where(AuditEntry.request_id == request_id)))
+        told = Counter(
+            s.scalars(
+                select(Notification.recipient).where(
+                    Notification.request_id == request_id, Notification.kind == "change_applied"
+                )
+            )
+        )
+    return titles, actions, told
+
+
 # -- d. the Temporal server killed and started again -------------------------------------------
 
 
@@ -307,16 +322,7 @@ async def test_an_approval_after_the_temporal_server_restarts_completes_the_requ
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=10)
     assert state.applied is not None
-    with session_scope(company) as s:
-        titles = s.scalars(select(JobAssignment.title).where(JobAssignment.employee_id == "E1003")).all()
-        actions = Counter(s.scalars(select(AuditEntry.action).where(AuditEntry.request_id == sub.request_id)))
-        told = Counter(
-            s.scalars(
-                select(Notification.recipient).where(
-                    Notification.request_id == sub.request_id, Notification.kind == "change_applied"
-                )
-            )
-        )
+    titles, actions, told = _title_change_in_store(company, sub.request_id)
     assert titles == ["Data Engineer", "Staff Data Engineer"]
     assert actions["request.submitted"] == 1 and actions["employee.job_title_changed"] == 1, actions
     assert told and max(told.values()) == 1
@@ -407,16 +413,7 @@ async def test_a_locked_database_delays_the_work_which_then_completes_once(
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
     ]
     assert max(attempts) >= 2  # the write that failed on the lock was tried again, and went through
-    with session_scope(company) as s:
-        titles = s.scalars(select(JobAssignment.title).where(JobAssignment.employee_id == "E1003")).all()
-        actions = Counter(s.scalars(select(AuditEntry.action).where(AuditEntry.request_id == sub.request_id)))
-        told = Counter(
-            s.scalars(
-                select(Notification.recipient).where(
-                    Notification.request_id == sub.request_id, Notification.kind == "change_applied"
-                )
-            )
-        )
+    titles, actions, told = _title_change_in_store(company, sub.request_id)
     assert titles == ["Data Engineer", "Principal Engineer"]
     assert actions["employee.job_title_changed"] == 1 and actions["request.approved"] == 1, actions
     assert told and max(told.values()) == 1

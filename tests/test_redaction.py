@@ -179,8 +179,9 @@ async def test_no_classified_value_reaches_a_remote_model_in_any_built_in_flow(
         sent = json.dumps(request["body"]["messages"], ensure_ascii=False)
         assert _leaks(sent, values) == [], sent
     # Each receipt holds exactly what the endpoint received, and what was masked.
-    assert [json.loads(json.dumps(r.sent_text)) for r in receipts] == [r.sent_text for r in receipts]
     for receipt, request in zip(receipts, seen, strict=True):
+        prompt = request["body"]["messages"][-1]["content"]  # the agent's prompt, as the endpoint got it
+        assert prompt in receipt.sent_text
         assert receipt.egress and receipt.bytes_sent > 0 and receipt.endpoint == base_url.split("/")[2]
         for piece in PLACEHOLDER.findall(json.dumps(request["body"]["messages"], ensure_ascii=False)):
             assert piece in receipt.sent_text
@@ -196,7 +197,7 @@ async def test_no_classified_value_reaches_a_remote_model_in_any_built_in_flow(
     assert raise_.intake.fields["employee"] == "Wang Fang"
     assert contact.intake.fields["employee"] == "E1003"
     assert asked.answer and "<" not in asked.answer
-    assert plan.plan.welcome_en == f"Welcome, {new_hire.id}!" or new_hire.display_name in plan.plan.welcome_en
+    assert plan.plan.welcome_en == f"Welcome, {new_hire.id}!"  # the plan's first placeholder is the hire's id
     assert summary.summary.en.startswith("Change for ") and "<" not in summary.summary.en
     with session_scope(url) as s:
         calls = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "model.call")))

@@ -222,10 +222,7 @@ def test_reviewers_approve_and_correct_once_and_corrections_become_eval_cases(
         _decide(company, "admin", amy_own.label, verdict="correct", reason="r", correction={"en": "x"})
 
     # RV-2 is corrected to what the offline writer makes of these facts, RV-4 to something it does not write.
-    from agents.review_replay import replayer, user_prompt_of
-
-    # The gate's tagged transcript of a call gives back the agent's own prompt.
-    assert user_prompt_of('[instructions] Use the facts.\n[user-prompt] {"kind": "x"}') == '{"kind": "x"}'
+    from agents.review_replay import replayer
 
     replay = replayer(get_settings())
     with queue.replaying():

@@ -13,7 +13,7 @@ from hrops.request_service import AnyState, approval_chains
 from hrops.settings import Settings
 from tools.analytics.ask import Asked
 from tools.analytics.chart import to_svg
-from tools.privacy.receipts import Receipt
+from tools.privacy.receipts import Receipt, counted
 from tools.store.identity import Principal
 from workflows.bulk_change.messages import BulkState
 from workflows.comp_research.messages import CompResearchState
@@ -394,17 +394,13 @@ def model_calls(v: View, calls: list[Receipt]) -> str:
     if not calls:
         return ""
     w = v.w
-
-    def classes(counts: dict[str, int]) -> str:
-        return ", ".join(f"{n} {c}" for c, n in sorted(counts.items())) or "-"
-
     items = "".join(
         f"<li><time>{r.at:%Y-%m-%d %H:%M:%S}</time> {e(r.agent)} · "
         + (
             e(w["nothing_left"])
             if not r.egress
-            else f"{r.bytes_sent} B → {e(r.endpoint)} · {e(w['masked'])}: {e(classes(r.masked))} · "
-            f"{e(w['sent'])}: {e(classes(r.sent))}"
+            else f"{r.bytes_sent} B → {e(r.endpoint)} · {e(w['masked'])}: {e(counted(r.masked) or '-')} · "
+            f"{e(w['sent'])}: {e(counted(r.sent) or '-')}"
         )
         + "</li>"
         for r in calls

@@ -43,9 +43,14 @@ class Receipt(BaseModel):
     def summary(self) -> str:
         if not self.egress:
             return "nothing left the machine (offline model)"
-        masked = ", ".join(f"{n} {c}" for c, n in sorted(self.masked.items())) or "nothing"
-        sent = ", ".join(f"{n} {c}" for c, n in sorted(self.sent.items())) or "no classified values"
+        masked = counted(self.masked) or "nothing"
+        sent = counted(self.sent) or "no classified values"
         return f"{self.bytes_sent} bytes to {self.endpoint}: masked {masked}; sent {sent}"
+
+
+def counted(counts: dict[str, int]) -> str:
+    """Class counts as words: '1 identity, 3 personal' ('' for none)."""
+    return ", ".join(f"{n} {c}" for c, n in sorted(counts.items()))
 
 
 def fingerprint(text: str) -> str:
@@ -76,16 +81,12 @@ def for_request(session: Session, request_id: str) -> list[Receipt]:
     return [_view(r) for r in rows]
 
 
-def listed(
-    session: Session, *, since: datetime | None = None, egress_only: bool = False, limit: int | None = None
-) -> list[Receipt]:
+def listed(session: Session, *, since: datetime | None = None, egress_only: bool = False) -> list[Receipt]:
     query = select(ModelReceipt).order_by(ModelReceipt.id)
     if since:
         query = query.where(ModelReceipt.at >= since)
     if egress_only:
         query = query.where(ModelReceipt.egress.is_(True))
-    if limit:
-        query = query.limit(limit)
     return [_view(r) for r in session.scalars(query)]
 
 
