@@ -11,8 +11,9 @@ STAMP  := $(VENV)/.installed
 demo: install browser
 	$(BIN)/hrops demo
 
+# One pytest worker per core (at most four): most end-to-end time is spent waiting on servers.
 test: install browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 install: $(STAMP)
 
