@@ -14,7 +14,7 @@ from hrops.settings import reset_settings
 
 models.ALLOW_MODEL_REQUESTS = False
 
-pytest_plugins = ["tests.legacy_fixtures"]
+pytest_plugins = ["tests.legacy_fixtures", "tests.pg_fixtures"]
 
 # A fixed "today" so seeded history, effective dates and relative dates are reproducible.
 TODAY = date(2026, 11, 23)
@@ -39,10 +39,20 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
 
 
 @pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    """A fresh, migrated SQLite HR store."""
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """sqlite, or postgres with HROPS_TEST_STORE=postgres; tests marked `both_stores` get each."""
+    from tests.pg_fixtures import STORE
+
+    return getattr(request, "param", STORE)
+
+
+@pytest.fixture
+def store_url(store_backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh, migrated HR store, also the settings' store: SQLite under var/, or Postgres."""
     from tools.store.db import migrate
 
+    if store_backend == "postgres":
+        return request.getfixturevalue("pg_url")
     url = f"sqlite:///{tmp_path / 'var' / 'hrops.db'}"
     migrate(url)
     return url

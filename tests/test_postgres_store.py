@@ -4,47 +4,18 @@ own database, dropped afterwards. Skipped, saying so, when no server answers."""
 
 from __future__ import annotations
 
-import os
-import uuid
+from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from tests import company as tiny
 from tools.hr.schemas import AddressChange
 from tools.registry import ApprovalGrant, ToolContext, registry
 from tools.store import audit
-from tools.store.db import engine_for, migrate, session_scope
+from tools.store.db import migrate, session_scope
 from tools.store.models import EmployeeAddress, Role
-
-SERVER = os.environ.get("HROPS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
-@pytest.fixture
-def pg_url(monkeypatch: pytest.MonkeyPatch):
-    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as e:  # noqa: BLE001 - any connection failure means: no server here
-        pytest.skip(
-            f"no Postgres at {make_url(SERVER).render_as_string(hide_password=True)} ({type(e).__name__})"
-        )
-    name = f"hrops_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
-    monkeypatch.setenv("HROPS_DATABASE_URL", url)
-    from hrops.settings import reset_settings
-
-    reset_settings()
-    yield url
-    engine_for(url).dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_store_and_tools_work_on_postgres(pg_url: str) -> None:
@@ -101,7 +72,7 @@ def test_analytics_answers_the_same_on_postgres(pg_url: str) -> None:
     assert round(row.values["attrition_rate"], 1) == 22.2 and row.values["average_tenure"] > 5
 
 
-def test_every_kind_of_statement_answers_the_same_on_postgres(pg_url: str, store_url: str) -> None:
+def test_every_kind_of_statement_answers_the_same_on_postgres(pg_url: str, tmp_path: Path) -> None:
     """The demo company on SQLite and on Postgres: the same typed queries, the same answers (median
     by window functions, compa-ratio, batched learning measures, weekly buckets, splits by manager
     and course), and the differencing check writes on Postgres too."""
@@ -113,9 +84,10 @@ def test_every_kind_of_statement_answers_the_same_on_postgres(pg_url: str, store
     from tools.demo_company import SeedOptions, seed_store
     from tools.store.identity import resolve_principal
 
-    migrate(pg_url)
+    sqlite_url = f"sqlite:///{tmp_path / 'compare.db'}"
+    migrate(sqlite_url)
     options = SeedOptions(employees=60, seed=7, learning_per_employee=6, as_of=date(2026, 11, 23))
-    for url in (pg_url, store_url):
+    for url in (pg_url, sqlite_url):
         seed_store(url, options, actor="admin")
     queries = [
         {"metrics": ["median_base_pay", "average_base_pay"], "by": ["location"]},
@@ -152,7 +124,7 @@ def test_every_kind_of_statement_answers_the_same_on_postgres(pg_url: str, store
 
     on_postgres = answers(pg_url)
     assert all(on_postgres)  # every query has rows to compare
-    for got, want in zip(on_postgres, answers(store_url), strict=True):
+    for got, want in zip(on_postgres, answers(sqlite_url), strict=True):
         assert [(p, g, h) for p, g, h, _ in got] == [(p, g, h) for p, g, h, _ in want]
         for (_, _, _, a), (_, _, _, b) in zip(got, want, strict=True):
             assert a.keys() == b.keys()

@@ -17,7 +17,7 @@ from tools.analytics import differencing, snapshots
 from tools.analytics.catalogue import MIN_GROUP, Catalogue, Sensitivity, load
 from tools.analytics.compiler import LEARNING, PAY, STOCK, Grouping, Scope, batch_key, build
 from tools.analytics.query import AnalyticsQuery, buckets, shifted
-from tools.store import queries
+from tools.store import queries, row_security
 from tools.store.identity import ALL_SEEING, Principal
 from tools.store.models import (
     Compensation,
@@ -200,7 +200,7 @@ def answer(
         stmt = build(metric, measure, s, e, dims, filters, ids, grouping, ROW_CAP, also=also)
         sql = stmt.sql(dialect=dialect)
         sqls.append(sql)
-        with deadline(session, TIMEOUT_S):
+        with deadline(session, TIMEOUT_S), row_security.limited_to(session, ids):
             rows = session.execute(text(sql)).mappings().all()
         for x in (measure, *also):
             fetched[(x, which, s, e)] = {}
@@ -279,7 +279,7 @@ def answer(
             cat.metrics[metric_name], measure, s, e, dims, filters, ids, grouping, ROW_CAP, members=True
         )
         out: dict[tuple, set[str]] = {}
-        with deadline(session, TIMEOUT_S):
+        with deadline(session, TIMEOUT_S), row_security.limited_to(session, ids):
             for r in session.execute(text(stmt.sql(dialect=dialect))).mappings():
                 group = tuple(str(v) for k, v in r.items() if k != "member")
                 out.setdefault(group, set()).add(str(r["member"]))
