@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install browser lint down clean
+.PHONY: demo test test-postgres install browser lint down clean
 
 demo: install browser
 	$(BIN)/hrops demo
@@ -14,6 +14,10 @@ demo: install browser
 # One pytest worker per core (at most four): most end-to-end time is spent waiting on servers.
 test: install browser
 	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
+
+# The whole suite with every test's HR store on Postgres (HROPS_TEST_DATABASE_URL or 127.0.0.1:5432).
+test-postgres: install browser
+	HROPS_TEST_STORE=postgres $(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 install: $(STAMP)
 

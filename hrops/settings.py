@@ -214,6 +214,29 @@ class Settings(BaseSettings):
         description="Seconds before the first retry of a failed send; doubled after each failure, at most an hour.",
     )
 
+    metrics_enabled: bool = Field(
+        True,
+        description="Serve Prometheus metrics at `GET /metrics` on the API, without sign-in: counts by "
+        "type and status, no personal data (docs/operations.md). `false`: 404.",
+    )
+    metrics_cache_seconds: float = Field(
+        15.0,
+        ge=0,
+        description="Seconds a `/metrics` scrape reuses the figures of the one before, so frequent or "
+        "parallel scrapes do not query Temporal and the store each time.",
+    )
+    worker_metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Port of the Temporal SDK's Prometheus metrics of each `hrops worker` (0: off). A worker "
+        "binds it plus the position of its first task queue (hrops-main +0, hrops-rpa +1), so the two "
+        "workers `hrops up` starts do not collide; `hrops worker --metrics-port` binds exactly that port.",
+    )
+    worker_metrics_host: str = Field(
+        "127.0.0.1", description="Interface the worker metrics bind (`0.0.0.0` in a container)."
+    )
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     log_format: Literal["auto", "json", "console"] = Field(
         "auto", description="`auto`: pretty in a terminal, JSON otherwise."

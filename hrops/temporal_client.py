@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic_ai.durable_exec.temporal import PydanticAIPlugin
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
 from hrops.settings import Settings, get_settings
 
@@ -20,13 +21,15 @@ def made_client() -> bool:
     return _made_client
 
 
-async def connect(settings: Settings | None = None, *, target: str | None = None) -> Client:
+async def connect(
+    settings: Settings | None = None, *, target: str | None = None, runtime: Runtime | None = None
+) -> Client:
     settings = settings or get_settings()
     target = target or settings.temporal_target
     global _made_client
     try:
         client = await Client.connect(
-            target, namespace=settings.temporal_namespace, plugins=[PydanticAIPlugin()]
+            target, namespace=settings.temporal_namespace, plugins=[PydanticAIPlugin()], runtime=runtime
         )
         _made_client = True
         return client

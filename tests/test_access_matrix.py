@@ -187,6 +187,12 @@ def _each_outsider_page(method: str, path: str, form: dict[str, str] | None = No
 
 ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): Rule(PUBLIC, "liveness and version"),
+    ("GET", "/readyz"): Rule(PUBLIC, "readiness: whether the store and Temporal answer"),
+    ("GET", "/metrics"): Rule(
+        PUBLIC,
+        "Prometheus: counts by type and status, no personal data (off with HROPS_METRICS_ENABLED=false)",
+        (Api("anonymous", "GET", "/metrics", None, 200, "hrops_store_up 1.0", ("E1003", "wang.fang")),),
+    ),
     ("GET", "/api/tools"): Rule(SIGNED_IN, "the tool catalogue", _signed_in_api("/api/tools")),
     ("GET", "/api/me"): Rule(
         SIGNED_IN,
@@ -764,6 +770,9 @@ COMMANDS: dict[tuple[str, ...], Rule] = {
     ("up",): _operator("starts the stack"),
     ("down",): _operator("stops what `up` started"),
     ("status",): _operator("health of the stack"),
+    # Reads settings, files and servers, never HR data; must answer when the store is down or not
+    # migrated, when no user can be resolved (an --as check would need, and migrate, the store).
+    ("doctor",): _operator("checks the deployment, says what to fix"),
     ("worker",): _operator("runs a worker"),
     ("api",): _operator("runs the API (which checks every caller)"),
     ("demo",): _operator("the demo on its own company"),
@@ -771,6 +780,8 @@ COMMANDS: dict[tuple[str, ...], Rule] = {
     ("config", "show"): _operator("settings, secrets hidden"),
     ("config", "docs"): _operator("the settings reference"),
     ("db", "upgrade"): _operator("schema migrations"),
+    ("temporal", "setup"): _operator("namespace and search attributes on the cluster"),
+    ("temporal", "health"): _operator("a container health check"),
     ("tools", "list"): _operator("the tool catalogue"),
     ("users", "list"): _operator("usernames and granted roles"),
     ("requests", "show"): _operator("any request's state (people use the API or console, which scope it)"),

@@ -122,6 +122,15 @@ async def test_refusals_are_clear_and_change_nothing(temporal_env, main_worker, 
         await svc.decide(client, sub.request_id, svc.principal("li.wei"), Verdict.APPROVE)
     with session_scope(company) as s:
         assert s.scalar(select(EmployeeAddress).where(EmployeeAddress.request_id == sub.request_id)) is None
+        # The audit trail names the rejection (`hrops audit trail` and the metrics read this action).
+        assert (
+            s.scalar(
+                select(AuditEntry.actor).where(
+                    AuditEntry.request_id == sub.request_id, AuditEntry.action == "request.rejected"
+                )
+            )
+            == "li.wei"
+        )
 
 
 async def test_two_different_changes_at_once_one_wins_one_is_refused(temporal_env, main_worker, company):

@@ -32,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
         DecisionRecord,
         Outcome,
         StandIn,
-        Verdict,
         run_chain,
     )
     from workflows.legacy_sync.messages import LegacySyncRequest, LegacySyncState
@@ -158,9 +157,7 @@ class RequestWorkflow(PydanticAIWorkflow):
             # Reasons and edited values are free text and may be personal: they stay in the
             # workflow; the audit log gets who decided, which step, and which fields were edited.
             await self._audit(
-                "request.approved_with_edits"
-                if decision.verdict is Verdict.APPROVE_WITH_EDITS
-                else f"request.{decision.verdict.value}d",
+                f"request.{decision.verdict.past.replace(' ', '_')}",
                 decision.approver,
                 {
                     "step": decision.step,

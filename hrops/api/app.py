@@ -18,19 +18,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
-from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 
 from hrops import __version__
 from hrops import request_service as svc
 from hrops.api import auth
+from hrops.api.health import router as health_router
 from hrops.channels import assistant_port
 from hrops.channels.assistant_port import ChatIn, ChatOut
 from hrops.channels.routes import channels_of
 from hrops.channels.routes import router as channels_router
 from hrops.clock import today
 from hrops.console import router as console_router
+from hrops.metrics import router as metrics_router
 from hrops.settings import Settings, get_settings
 from hrops.temporal_client import TemporalUnavailable, connect
 from tools.analytics.ask import Asked
@@ -41,7 +42,7 @@ from tools.hr.schemas import PostalAddress
 from tools.privacy import receipts
 from tools.privacy.receipts import Receipt
 from tools.registry import registry
-from tools.store.db import busy_message, engine_for, session_scope
+from tools.store.db import busy_message, session_scope
 from tools.store.identity import ALL_SEEING, Principal
 from workflows.approvals import DecisionRecord, Verdict
 from workflows.record_change.messages import RequestState
@@ -70,8 +71,10 @@ async def _assistant(message: ChatIn) -> ChatOut:
 
 
 app = FastAPI(title="HR Ops Orchestrator", version=__version__, lifespan=lifespan)
+app.include_router(health_router)  # /healthz, /readyz: liveness and readiness (docs/deploy.md)
 app.include_router(channels_router)  # /channels/slack|feishu|webhook: chat platforms (docs/channels.md)
 app.include_router(console_router)  # /console: the web console (docs/console.md)
+app.include_router(metrics_router)  # /metrics: Prometheus, no personal data (docs/operations.md)
 
 
 @app.exception_handler(RequestValidationError)
@@ -135,13 +138,6 @@ Temporal = Annotated[Client, Depends(temporal)]
 def _refused(e: svc.RequestError) -> HTTPException:
     """409 for an action refused on a request; 404 for one the caller may not see (as for none)."""
     return HTTPException(404 if isinstance(e, svc.NotVisible) else 409, str(e))
-
-
-@app.get("/healthz")
-def healthz() -> dict[str, str]:
-    with engine_for(get_settings().db_url).connect() as conn:
-        conn.execute(text("SELECT 1"))
-    return {"status": "ok", "version": __version__}
 
 
 class ToolInfo(BaseModel):

@@ -28,6 +28,7 @@ def _register() -> None:
         comp_cmds,
         demo_cmd,
         digest_cmds,
+        doctor_cmd,
         io_cmds,
         legacy_cmds,
         market_cmds,
@@ -37,10 +38,13 @@ def _register() -> None:
         review_cmds,
         runtime_cmds,
         seed_cmd,
+        temporal_cmds,
     )
 
     for module in (
         runtime_cmds,
+        temporal_cmds,
+        doctor_cmd,
         seed_cmd,
         io_cmds,
         request_cmds,

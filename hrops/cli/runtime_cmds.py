@@ -54,8 +54,16 @@ def status() -> None:
 
 def worker(
     queue: list[str] = typer.Option(None, "--queue", "-q", help="Task queue(s) to serve; default: all"),
+    metrics_port: int | None = typer.Option(
+        None,
+        "--metrics-port",
+        min=1,
+        max=65535,
+        help="Serve the Temporal SDK's Prometheus metrics on this port (default: HROPS_WORKER_METRICS_PORT)",
+    ),
 ) -> None:
     """Run workers in the foreground (what `hrops up` starts in the background). SIGTERM stops gracefully."""
+    from hrops.metrics import worker_metrics_address, worker_runtime
     from hrops.temporal_client import TemporalUnavailable, connect
     from tools.store.db import migrate
     from workflows import task_queues
@@ -66,6 +74,17 @@ def worker(
     if unknown:
         fail(f"unknown task queue {', '.join(sorted(unknown))}; known: {', '.join(task_queues.ALL)}")
     migrate(settings().db_url)
+    runtime = None
+    if address := worker_metrics_address(settings(), queues, metrics_port):
+        try:
+            runtime = worker_runtime(address)
+        except ValueError as e:  # the port is taken
+            reason = str(e).rsplit(": ", 1)[-1]  # "Address already in use (os error 98)"
+            fail(
+                f"cannot serve worker metrics on {address} ({reason}): "
+                "choose a free port with --metrics-port or HROPS_WORKER_METRICS_PORT"
+            )
+        console.print(f"worker metrics: http://{address}/metrics", highlight=False)
 
     async def main() -> None:
         from contextlib import nullcontext
@@ -73,7 +92,7 @@ def worker(
         from hrops.channels.delivery import in_background
 
         try:
-            client = await connect(settings())
+            client = await connect(settings(), runtime=runtime)
         except TemporalUnavailable as e:
             fail(str(e))
         # The main worker also delivers the outbox to chat channels (when any is configured).
