@@ -513,12 +513,12 @@ def test_every_task_queue_has_a_worker_deployment_a_scaler_and_a_compose_service
         for so in objects("ScaledObject")
         for trigger in so["spec"]["triggers"]
     }
-    compose_queues = {tuple(s["command"]) for s in hrops_services().values()}
+    compose_queues = {tuple(s["command"][:3]) for s in hrops_services().values()}
     for queue in task_queues.ALL:
         workers = [
             d
             for d in objects("Deployment")
-            if d["spec"]["template"]["spec"]["containers"][0]["args"] == ["worker", "--queue", queue]
+            if d["spec"]["template"]["spec"]["containers"][0]["args"][:3] == ["worker", "--queue", queue]
         ]
         assert len(workers) == 1, f"one worker Deployment for {queue}"
         (worker,) = workers
@@ -527,6 +527,11 @@ def test_every_task_queue_has_a_worker_deployment_a_scaler_and_a_compose_service
         assert queue in by_queue, f"no ScaledObject scales on {queue}"
         assert by_queue[queue]["spec"]["scaleTargetRef"]["name"] == worker["metadata"]["name"]
         assert ("worker", "--queue", queue) in compose_queues, f"no compose service serves {queue}"
+    # Every worker serves its SDK metrics (docs/operations.md) on an interface a scraper reaches.
+    for d in objects("Deployment"):
+        args = d["spec"]["template"]["spec"]["containers"][0]["args"]
+        if args[0] == "worker":
+            assert "--metrics-port" in args, f"{d['metadata']['name']} serves no metrics"
     rpa_types = next(t for t in by_queue[task_queues.RPA]["spec"]["triggers"])["metadata"]["queueTypes"]
     assert rpa_types == "activity", "the RPA queue has only activity tasks"
 
