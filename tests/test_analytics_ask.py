@@ -18,6 +18,9 @@ from tools.store.models import AuditEntry, UnansweredQuestion
 sys.path.insert(0, str(Path(__file__).parent / "eval"))
 import evaluate  # noqa: E402
 
+# The main flows on each store: Postgres is the production store (skipped, saying so, without a server).
+pytestmark = pytest.mark.both_stores
+
 
 def test_the_evaluation_set_parses_as_expected() -> None:
     results = evaluate.run()

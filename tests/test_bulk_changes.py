@@ -19,6 +19,9 @@ from tools.store.db import session_scope
 from tools.store.models import JobAssignment, RequestRecord
 from workflows.approvals import Verdict
 
+# The main flows on each store: Postgres is the production store (skipped, saying so, without a server).
+pytestmark = pytest.mark.both_stores
+
 HEADER = [
     "employee_id",
     "change",
@@ -106,7 +109,7 @@ async def test_one_parent_with_a_child_per_row_each_approved_by_its_own_chain(
     pay = await svc.wait_for_stage(client, rows["E1002"].request_id, {"awaiting_approval"})
     assert title.approval.pending_usernames == ["li.wei"] and pay.approval.rule == "salary_change"
     waiting = {r.request_id: "awaiting_approval" for r in (rows["E1003"], rows["E1002"])}
-    for _ in range(100):  # progress reads visibility, which trails each row's own state
+    for _ in range(300):  # progress reads visibility, which trails each row's own state
         _, live = await bulk.progress(client, sub.request_id)
         if live == waiting:
             break

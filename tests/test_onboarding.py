@@ -29,6 +29,9 @@ from tools.store.models import (
 )
 from workflows.approvals import Verdict
 
+# The main flows on each store: Postgres is the production store (skipped, saying so, without a server).
+pytestmark = pytest.mark.both_stores
+
 START = TODAY + timedelta(days=14)
 OFFER = dict(
     given_name="Lei",

@@ -16,6 +16,9 @@ from tools.store.db import session_scope
 from tools.store.models import AuditEntry, EmployeeAddress
 from workflows.approvals import Verdict
 
+# The main flows on each store: Postgres is the production store (skipped, saying so, without a server).
+pytestmark = pytest.mark.both_stores
+
 NEW_HOME = PostalAddress(line1="1 Jinke Road", city="Shanghai", postcode="201203", country="CN")
 
 
