@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from tools.store.db import session_scope
+from tools.store.db import advance_sequences, session_scope
 from tools.store.models import (
     Compensation,
     Employee,
@@ -147,3 +147,5 @@ def build(url: str) -> None:
                 valid_from=date(2020, 1, 1),
             )
         )
+        s.flush()
+        advance_sequences(s)  # the units above came with their ids, as a seeded store's do

@@ -137,8 +137,14 @@ async def main_worker(temporal_env, company: str):
 
 async def terminate_running(client) -> None:  # noqa: ANN001
     """Workflow ids are per employee and every test reuses the same employees: leave nothing running."""
+    from temporalio.service import RPCError, RPCStatusCode
+
     async for w in client.list_workflows("ExecutionStatus = 'Running'"):
-        await client.get_workflow_handle(w.id, run_id=w.run_id).terminate("test finished")
+        try:
+            await client.get_workflow_handle(w.id, run_id=w.run_id).terminate("test finished")
+        except RPCError as e:  # it finished between the listing and now
+            if e.status != RPCStatusCode.NOT_FOUND:
+                raise
 
 
 async def state_when(handle, query, predicate, timeout: float = 10.0):  # noqa: ANN001, ANN201

@@ -10,6 +10,7 @@ local one on 127.0.0.1:5432. Every database a run creates is dropped at its end,
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import Iterator
@@ -49,6 +50,8 @@ class PgServer:
     run: str
     template: str | None = None
     made: list[str] = field(default_factory=list)
+    # Never reuse a dropped database's name: the product caches per URL (engines, set-up checks).
+    numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def url(self, database: str) -> str:
         return make_url(SERVER).set(database=database).render_as_string(hide_password=False)
@@ -69,7 +72,7 @@ class PgServer:
             migrate(url)
             engine_for(url).dispose()  # a template may have no other connections while it is copied
             self.template = name
-        return self._create(f"{self.run}_{len(self.made)}", self.template)
+        return self._create(f"{self.run}_{next(self.numbers)}", self.template)
 
     def drop(self, url: str) -> None:
         from tools.store.db import engine_for

@@ -98,13 +98,16 @@ async def test_the_web_chat_and_every_channel_reach_the_assistant(temporal_env, 
     from hrops.settings import get_settings
 
     app.state.client = temporal_env.client
-    async with (
-        lifespan(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hrops") as http,
-    ):
-        token = {"Authorization": f"Bearer {auth.issue(get_settings(), 'amy.hughes')}"}
-        body = {"text": "帮助", "thread": "web", "message_id": "m-1"}
-        answered = await http.post("/api/chat", json=body, headers=token)
-        assert answered.status_code == 200 and "我可以发起人事申请" in answered.json()["text"]
-        again = await http.post("/api/chat", json=body, headers=token)
-        assert again.status_code == 409  # the same message is answered once
+    try:
+        async with (
+            lifespan(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hrops") as http,
+        ):
+            token = {"Authorization": f"Bearer {auth.issue(get_settings(), 'amy.hughes')}"}
+            body = {"text": "帮助", "thread": "web", "message_id": "m-1"}
+            answered = await http.post("/api/chat", json=body, headers=token)
+            assert answered.status_code == 200 and "我可以发起人事申请" in answered.json()["text"]
+            again = await http.post("/api/chat", json=body, headers=token)
+            assert again.status_code == 409  # the same message is answered once
+    finally:  # the next test gets an app with no channels or client of this one
+        app.state.client = app.state.channels = None

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from hrops.cli import app
 from hrops.cli.common import CliError
+from tests.tamper import drop_audit_guards
 from tools.store import audit
 from tools.store.db import engine_for, session_scope
 from tools.store.models import AuditEntry, EmployeeAddress
@@ -39,8 +40,7 @@ def _write(url: str, n: int) -> list[str]:
 def _tamper(url: str, *statements: str) -> None:
     """What someone with write access to the database file could do: drop the guards, change rows."""
     with engine_for(url).begin() as conn:
-        for trigger in ("audit_log_no_update", "audit_log_no_delete"):
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
+        drop_audit_guards(conn)
         for statement in statements:
             conn.exec_driver_sql(statement)
 

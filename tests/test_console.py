@@ -82,6 +82,7 @@ class Browser:
 
 @pytest.fixture
 async def http(passwords: str):
+    app.state.channels = None  # channels made for another test's store are not this test's
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hrops") as client:
         yield client

@@ -331,6 +331,7 @@ async def test_an_approval_after_the_temporal_server_restarts_completes_the_requ
 # -- e. the HR database locked by another process for a while -----------------------------------
 
 
+@pytest.mark.sqlite_only("the whole-file write lock and busy timeout are SQLite's")
 async def test_a_locked_database_delays_the_work_which_then_completes_once(
     temporal_env, main_worker, company: str
 ) -> None:

@@ -131,7 +131,7 @@ def test_sampling_is_deterministic_and_honours_rate_topic_and_risk(
 
 
 def test_offer_is_idempotent_audited_and_keeps_no_unsampled_output(
-    company: str, monkeypatch: pytest.MonkeyPatch
+    company: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     req = _request(company)
     first = _offer(company, "receipt-1", req)
@@ -157,7 +157,7 @@ def test_offer_is_idempotent_audited_and_keeps_no_unsampled_output(
         assert "E1003" not in json.dumps(queued.details)  # ids of the queue, never the prompt or output
 
     # The wrapper's hook: topic from the agent, risk from the request, replays are not offered.
-    rules = Path(company.removeprefix("sqlite:///")).parent / "review.yaml"
+    rules = tmp_path / "review.yaml"
     rules.write_text("rules: [{name: pay, risk: high, rate: 1}, {name: rest, rate: 0}]\n")
     monkeypatch.setenv("HROPS_REVIEW_RULES", str(rules))
     reset_settings()

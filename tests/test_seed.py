@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from hrops.cli import app
@@ -17,19 +19,40 @@ from tools.demo_company import SeedOptions, StoreNotEmpty, seed_store
 from tools.store import queries
 from tools.store.db import engine_for, session_scope
 from tools.store.identity import resolve_principal
-from tools.store.models import AuditEntry, Base, Employee, JobAssignment, OrgUnit, Role
+from tools.store.models import (
+    AuditEntry,
+    Base,
+    Compensation,
+    Employee,
+    JobAssignment,
+    LearningRecord,
+    OrgUnit,
+    Role,
+)
 
 OPTIONS = SeedOptions(employees=200, seed=7, as_of=TODAY)
 TABLES = [t.name for t in Base.metadata.sorted_tables if t.name not in {"audit_log", "store_meta"}]
 
 
+def _plain(value: object) -> object:
+    """A value as both stores give it back: decimals and instants differ only in form."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    return value
+
+
 def _digest(url: str) -> str:
+    """The store's content, the same for the same rows on SQLite and on Postgres (sorted here:
+    the two order text differently)."""
     h = hashlib.sha256()
     with engine_for(url).connect() as conn:
         for table in TABLES:
-            cols = [c.name for c in Base.metadata.tables[table].columns if c.name != "created_at"]
-            for row in conn.execute(text(f"SELECT {', '.join(cols)} FROM {table} ORDER BY 1, 2")):
-                h.update(repr(tuple(row)).encode())
+            cols = [c for c in Base.metadata.tables[table].columns if c.name != "created_at"]
+            rows = sorted(repr(tuple(_plain(v) for v in row)) for row in conn.execute(select(*cols)))
+            for row in rows:
+                h.update(row.encode())
     return h.hexdigest()
 
 
@@ -86,19 +109,12 @@ def test_three_years_of_history(seeded: str) -> None:
     years = range(TODAY.year - 2, TODAY.year + 1)
     with engine_for(seeded).connect() as conn:
 
-        def by_year(sql: str) -> dict[tuple[str, int], int]:
-            return {(k, int(y)): n for k, y, n in conn.execute(text(sql))}
+        def by_year(kind: Any, day: Any) -> Counter[tuple[str, int]]:
+            return Counter((k, d.year) for k, d in conn.execute(select(kind, day).where(day.is_not(None))))
 
-        moves = by_year(
-            "SELECT change_reason, strftime('%Y', valid_from), count(*) FROM job_assignments GROUP BY 1, 2"
-        )
-        leavers = by_year(
-            "SELECT leaver_type, strftime('%Y', termination_date), count(*) FROM employees "
-            "WHERE termination_date IS NOT NULL GROUP BY 1, 2"
-        )
-        pay = by_year(
-            "SELECT change_reason, strftime('%Y', valid_from), count(*) FROM compensation GROUP BY 1, 2"
-        )
+        moves = by_year(JobAssignment.change_reason, JobAssignment.valid_from)
+        leavers = by_year(Employee.leaver_type, Employee.termination_date)
+        pay = by_year(Compensation.change_reason, Compensation.valid_from)
         for y in years:
             assert moves.get(("hire", y)) and moves.get(("transfer", y)) and moves.get(("promotion", y)), y
             assert leavers.get(("voluntary", y)) and leavers.get(("involuntary", y)), y
@@ -135,13 +151,8 @@ def test_three_years_of_history(seeded: str) -> None:
 
 def test_learning_has_seasonality_and_overdue_mandatory_training(seeded: str) -> None:
     with engine_for(seeded).connect() as conn:
-        months = dict(
-            conn.execute(
-                text(
-                    "SELECT strftime('%m', enrolled_on), count(*) FROM learning_records WHERE due_on IS NULL GROUP BY 1"
-                )
-            ).all()
-        )
+        enrolled = select(LearningRecord.enrolled_on).where(LearningRecord.due_on.is_(None))
+        months = Counter(f"{d:%m}" for d in conn.scalars(enrolled))
         overdue = conn.execute(
             text(
                 "SELECT count(*) FROM learning_records r JOIN employees e ON e.id = r.employee_id "
@@ -193,6 +204,17 @@ def test_idempotent_refuses_other_options_and_reset_replaces(seeded: str) -> Non
         assert s.scalar(select(text("count(*)")).select_from(Employee)) == report.employees != before
         actions = s.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert actions == ["store.reset", "store.seeded"]
+
+
+def test_a_seeded_store_takes_new_rows_after_the_seeded_ones(seeded: str) -> None:
+    """The seed writes units with their ids; the store must still number the next unit itself."""
+    with session_scope(seeded, write=True) as s:
+        root = s.scalar(select(OrgUnit).where(OrgUnit.parent_id.is_(None)))
+        highest = s.scalar(select(func.max(OrgUnit.id)))
+        unit = OrgUnit(code="NEW", name="New division", kind="division", parent_id=root.id, path="", depth=1)
+        s.add(unit)
+        s.flush()
+        assert unit.id > highest
 
 
 def test_cli(store_url: str) -> None:

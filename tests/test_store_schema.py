@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
+from tests.tamper import drop_audit_guards
 from tools.store import audit
 from tools.store.classification import Classification
 from tools.store.db import engine_for, session_scope
@@ -30,6 +31,7 @@ def test_migrations_produce_exactly_the_models(store_url: str) -> None:
     assert diff == []
 
 
+@pytest.mark.sqlite_only("WAL is SQLite's journal mode")
 def test_sqlite_store_runs_in_wal_mode(store_url: str) -> None:
     with engine_for(store_url).connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -49,9 +51,9 @@ def test_audit_chain_detects_a_tampered_entry(store_url: str) -> None:
             audit.append(s, audit.AuditEvent(actor="admin", action="test.step", details={"i": i}))
     with session_scope(store_url) as s:
         assert audit.verify_chain(s) == []
-    # Someone with file access drops the trigger and edits the middle entry.
+    # Someone with write access drops the guards and edits the middle entry.
     with engine_for(store_url).begin() as conn:
-        conn.exec_driver_sql("DROP TRIGGER audit_log_no_update")
+        drop_audit_guards(conn)
         conn.exec_driver_sql("UPDATE audit_log SET actor = 'mallory' WHERE id = 2")
     with session_scope(store_url) as s:
         problems = audit.verify_chain(s)

@@ -17,7 +17,7 @@ from tools.demo_company import learning
 from tools.demo_company.catalogue import pay_bands
 from tools.demo_company.company import Company, generate, manager_of, title_of
 from tools.store import audit
-from tools.store.db import engine_for, migrate, reset_schema, session_scope
+from tools.store.db import advance_sequences, engine_for, migrate, reset_schema, session_scope
 from tools.store.models import (
     Compensation,
     Course,
@@ -36,6 +36,17 @@ from tools.store.passwords import hash_password
 Progress = Callable[[str, int, int], None]
 CHUNK = 20_000
 META_KEY = "seed"
+# Columns of a learning record, in the order of learning.Row
+LEARNING_COLUMNS = (
+    "employee_id",
+    "course_id",
+    "enrolled_on",
+    "due_on",
+    "completed_on",
+    "hours",
+    "score",
+    "status",
+)
 # Every active demo user signs in to the web console with this (documented in the README). The
 # demo company is fictional; a real store gets passwords from `hrops users password USER` only.
 DEMO_PASSWORD = "hrops-demo"
@@ -122,6 +133,7 @@ def seed_store(
     with engine_for(url).begin() as conn:  # everything but learning in one transaction
         counts = _write_company(conn, company, tick)
         accounts = _write_users(conn, company, options.seed)
+        advance_sequences(conn)  # units and courses came with their ids
     counts["learning_records"] = _write_learning(url, company, options, tick)
     report = SeedReport(
         employees=len(company.people),
@@ -387,14 +399,9 @@ def _write_learning(url: str, company: Company, options: SeedOptions, tick: Prog
     engine = engine_for(url)
     sqlite = engine.dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"
-    sql = (
-        "INSERT INTO learning_records (employee_id, course_id, enrolled_on, due_on, completed_on, hours, score, "
-        f"status) VALUES ({', '.join([mark] * 8)})"
-    )
+    sql = f"INSERT INTO learning_records ({', '.join(LEARNING_COLUMNS)}) VALUES ({', '.join([mark] * 8)})"
 
     def wire(row: learning.Row) -> tuple:
-        if not sqlite:
-            return row
         e, c, enrolled, due, done, hours, score, status = row  # SQLite stores dates as ISO text
         return (
             e,
@@ -418,7 +425,14 @@ def _write_learning(url: str, company: Company, options: SeedOptions, tick: Prog
         for chunk in _chunks(learning.rows(company, options.seed, options.learning_per_employee), 50_000):
             if sqlite:
                 cur.execute("BEGIN IMMEDIATE")
-            cur.executemany(sql, [wire(r) for r in chunk])
+                cur.executemany(sql, [wire(r) for r in chunk])
+            elif hasattr(cur, "copy"):
+                # psycopg 3: COPY streams the rows; executemany made a round trip per row
+                with cur.copy(f"COPY learning_records ({', '.join(LEARNING_COLUMNS)}) FROM STDIN") as copy:
+                    for r in chunk:
+                        copy.write_row(r)
+            else:
+                cur.executemany(sql, chunk)
             raw.commit()
             written += len(chunk)
             tick("learning records", written, max(expected, written))

@@ -126,5 +126,6 @@ def first_time(session: Session, channel: str, message_id: str) -> bool:
         _insert(session)(ChannelMessage)
         .values(channel=channel, message_id=message_id[:200], received_at=now)
         .on_conflict_do_nothing(index_elements=["channel", "message_id"])
+        .returning(ChannelMessage.id)  # rowcount is -1 for this insert on Postgres (psycopg)
     )
-    return bool(result.rowcount)
+    return result.first() is not None

@@ -64,9 +64,12 @@ def queue(session: Session, message: Message) -> Queued:
     if not rows:
         return Queued(queued=0)
     result = session.execute(
-        insert(Notification).values(rows).on_conflict_do_nothing(index_elements=["event_key"])
+        insert(Notification)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["event_key"])
+        .returning(Notification.id)  # rowcount is -1 for this insert on Postgres (psycopg)
     )
-    return Queued(queued=result.rowcount or 0)
+    return Queued(queued=len(result.all()))
 
 
 def for_user(session: Session, username: str, limit: int = 50) -> list[Notification]:

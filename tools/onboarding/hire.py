@@ -150,6 +150,10 @@ def check(ctx: ToolContext, args: NewHire) -> OnboardingCheck:
 
 
 def _next_id(session: Session) -> str:
+    if session.get_bind().dialect.name == "postgresql":
+        # Concurrent hires would read the same highest id and collide on insert; this transaction
+        # holds the lock until it commits. (SQLite's write transactions already run one at a time.)
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext("hrops.next_employee_id"))))
     width = session.scalar(select(func.max(func.length(Employee.id))))
     last = (
         session.scalar(select(func.max(Employee.id)).where(func.length(Employee.id) == width))

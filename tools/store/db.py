@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -84,6 +84,28 @@ def session_scope(url: str, *, write: bool = False) -> Iterator[Session]:
         if not write and session.get_bind().dialect.name == "postgresql":
             session.execute(text("SET TRANSACTION READ ONLY"))
         yield session
+
+
+# Every serial/identity column of the public schema, with its sequence.
+_SEQUENCES = text(
+    "SELECT c.table_name, c.column_name, pg_get_serial_sequence(quote_ident(c.table_name), c.column_name)"
+    " FROM information_schema.columns c WHERE c.table_schema = current_schema()"
+    " AND pg_get_serial_sequence(quote_ident(c.table_name), c.column_name) IS NOT NULL"
+)
+
+
+def advance_sequences(conn: Connection | Session) -> None:
+    """After rows were inserted with explicit ids (seeding, copying a store): move every id
+    sequence past the largest id, else Postgres hands out an id that is taken and the next plain
+    insert fails. SQLite needs nothing (it takes max(id) + 1)."""
+    bind = conn.get_bind() if isinstance(conn, Session) else conn
+    if bind.dialect.name != "postgresql":
+        return
+    for table, column, sequence in conn.execute(_SEQUENCES).all():
+        conn.execute(
+            text(f'SELECT setval(:seq, coalesce((SELECT max("{column}") FROM "{table}"), 0) + 1, false)'),
+            {"seq": sequence},
+        )
 
 
 def migrate(url: str, revision: str = "head") -> None:
