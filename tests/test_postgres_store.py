@@ -4,6 +4,7 @@ own database, dropped afterwards. Skipped, saying so, when no server answers."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,48 @@ async def test_chat_threads_are_kept_in_postgres_with_a_postgres_store(pg_url: s
     with session_scope(pg_url) as s:
         assert s.scalar(text("SELECT COUNT(*) FROM checkpoints")) >= 2
     assert not (get_settings().var_dir / "assistant.db").exists()
+
+
+def test_hires_in_parallel_get_different_employee_ids(pg_url: str) -> None:
+    """Two onboardings creating their employee at once (two workers, one Postgres): each reads the
+    highest id and takes the next, so without a lock both would take the same one."""
+    import threading
+    import time
+    from datetime import UTC, datetime
+
+    from tools.onboarding.hire import _next_id
+    from tools.store.models import Employee
+
+    tiny.build(pg_url)
+    both_read = threading.Barrier(2, timeout=5)
+    taken: list[str] = []
+    errors: list[Exception] = []
+
+    def hire(n: int) -> None:
+        try:
+            with session_scope(pg_url, write=True) as s:
+                new_id = _next_id(s)
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    both_read.wait()  # with the lock the second waits in _next_id instead
+                time.sleep(0.2)
+                s.add(
+                    Employee(
+                        id=new_id,
+                        given_name=f"Parallel{n}",
+                        family_name="Hire",
+                        display_name=f"Parallel{n} Hire",
+                        hire_date=datetime(2026, 12, 1, tzinfo=UTC).date(),
+                        status="active",
+                        created_at=datetime(2026, 12, 1, tzinfo=UTC),
+                    )
+                )
+            taken.append(new_id)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=hire, args=(n,)) for n in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == [] and len(set(taken)) == 2, (taken, errors)
