@@ -257,5 +257,5 @@ async def progress(
     state = await svc.show(client, request_id, settings)
     if not isinstance(state, BulkState):
         raise svc.RequestError(f"{request_id} is not a bulk request")
-    live = {i.request_id: i.stage async for i in svc.in_batch(client, state.request_id)}
+    live = {i.request_id: i.stage async for i in svc.in_batch(client, state.request_id, state.requested_at)}
     return state, live

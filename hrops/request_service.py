@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -553,9 +553,13 @@ def _item(w) -> InboxItem:  # noqa: ANN001 - temporalio WorkflowExecution
     )
 
 
-async def in_batch(client: Client, batch_request_id: str) -> AsyncIterator[InboxItem]:
-    """The requests a bulk request started: one visibility query on HrBatch."""
-    async for w in client.list_workflows(f"{sa.BATCH.name} = '{_quoted(batch_request_id)}'"):
+async def in_batch(client: Client, batch_request_id: str, since: datetime) -> AsyncIterator[InboxItem]:
+    """The requests a bulk request started at `since`: one visibility query on HrBatch. Started
+    since then, because a store that was reset (`hrops seed --reset`) numbers requests from REQ-1
+    again while Temporal still lists the old batch's rows under the same id."""
+    started = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    query = f"{sa.BATCH.name} = '{_quoted(batch_request_id)}' AND StartTime >= '{started}'"
+    async for w in client.list_workflows(query):
         yield _item(w)
 
 
