@@ -257,6 +257,7 @@ async def test_secret_files_open_to_others_warn_and_no_secret_is_ever_shown(
 ) -> None:
     logins = _legacy_login(tmp_path, 0o644)
     key = get_settings().var_dir / "secret.key"
+    key.parent.mkdir(parents=True, exist_ok=True)  # a Postgres store leaves var/ uncreated
     key.write_text(SECRET_KEY)
     key.chmod(0o640)
     env_file = tmp_path / ".env"  # the working directory of this test
