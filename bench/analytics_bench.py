@@ -92,10 +92,34 @@ def _p(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
 
-def main(employees: int, learning: float, rounds: int) -> None:
+def time_question(url: str, question: str, sql: str, day: object) -> tuple[float, float, float]:
+    """Seconds for one question end to end as an admin, for its compiled statements alone, and for
+    the hand-written `sql` (bound with `:d` = `day`)."""
     from tools.analytics.ask import ask
     from tools.store.db import session_scope
     from tools.store.identity import resolve_principal
+
+    with session_scope(url, write=True) as s:
+        who = resolve_principal(s, "admin", TODAY)
+        t = time.perf_counter()
+        result = ask(s, who, question, TODAY)
+        ours = time.perf_counter() - t
+    if result.refused:
+        raise RuntimeError(f"{question!r} was refused on {url.split(':')[0]}: {result.text}")
+    with session_scope(url) as s:  # the compiled statements alone: where the time goes
+        t = time.perf_counter()
+        for statement in result.answer.sql:
+            s.execute(text(statement)).all()
+        ours_sql = time.perf_counter() - t
+    with session_scope(url) as s:
+        t = time.perf_counter()
+        s.execute(text(sql), {"d": day}).all()
+        hand = time.perf_counter() - t
+    return ours, ours_sql, hand
+
+
+def main(employees: int, learning: float, rounds: int) -> None:
+    from tools.store.db import session_scope
 
     with tempfile.TemporaryDirectory() as tmp:
         with console.status(f"seeding {employees:,} employees with {learning:g} learning records each"):
@@ -111,21 +135,10 @@ def main(employees: int, learning: float, rounds: int) -> None:
         ours_sql: dict[str, list[float]] = {q: [] for q, _ in CASES}
         for _ in range(rounds):  # interleaved, so machine noise hits both alike
             for question, sql in CASES:
-                with session_scope(url, write=True) as s:
-                    who = resolve_principal(s, "admin", TODAY)
-                    t = time.perf_counter()
-                    result = ask(s, who, question, TODAY)
-                    ours[question].append(time.perf_counter() - t)
-                    assert not result.refused, (question, result.text)
-                with session_scope(url) as s:  # the compiled statements alone: where the time goes
-                    t = time.perf_counter()
-                    for statement in result.answer.sql:
-                        s.execute(text(statement)).all()
-                    ours_sql[question].append(time.perf_counter() - t)
-                with session_scope(url) as s:
-                    t = time.perf_counter()
-                    s.execute(text(sql), {"d": "2024-12-31"}).all()
-                    floor[question].append(time.perf_counter() - t)
+                o, o_sql, f = time_question(url, question, sql, "2024-12-31")
+                ours[question].append(o)
+                ours_sql[question].append(o_sql)
+                floor[question].append(f)
     table = Table(
         "question",
         "ours p50 ms",

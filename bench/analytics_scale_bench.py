@@ -28,7 +28,7 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from analytics_bench import CASES, _p  # noqa: E402
+from analytics_bench import CASES, _p, time_question  # noqa: E402
 from bench_store import STORES, BenchSetupError, machine, store  # noqa: E402
 
 console = Console(width=170)
@@ -84,9 +84,7 @@ def _analyse(url: str) -> float:
 
 
 def _questions(url: str, rounds: int) -> list[tuple[str, float, float, float, float, float]]:
-    from tools.analytics.ask import ask
-    from tools.store.db import engine_for, session_scope
-    from tools.store.identity import resolve_principal
+    from tools.store.db import engine_for
 
     postgres = engine_for(url).dialect.name == "postgresql"
     cases = [(q, POSTGRES_SQL.get(q, sql) if postgres else sql) for q, sql in CASES]
@@ -98,22 +96,10 @@ def _questions(url: str, rounds: int) -> list[tuple[str, float, float, float, fl
         task = bar.add_task("questions (ours, its SQL alone, hand-written)", total=rounds * len(cases))
         for _ in range(rounds):  # interleaved, so machine noise hits both alike
             for question, sql in cases:
-                with session_scope(url, write=True) as s:
-                    who = resolve_principal(s, "admin", TODAY)
-                    t = time.perf_counter()
-                    result = ask(s, who, question, TODAY)
-                    ours[question].append(time.perf_counter() - t)
-                if result.refused:
-                    raise RuntimeError(f"{question!r} was refused on {url.split(':')[0]}: {result.text}")
-                with session_scope(url) as s:  # the compiled statements alone: where the time goes
-                    t = time.perf_counter()
-                    for statement in result.answer.sql:
-                        s.execute(text(statement)).all()
-                    ours_sql[question].append(time.perf_counter() - t)
-                with session_scope(url) as s:
-                    t = time.perf_counter()
-                    s.execute(text(sql), {"d": date(2024, 12, 31)}).all()
-                    hand[question].append(time.perf_counter() - t)
+                o, o_sql, h = time_question(url, question, sql, date(2024, 12, 31))
+                ours[question].append(o)
+                ours_sql[question].append(o_sql)
+                hand[question].append(h)
                 bar.advance(task)
     return [
         (

@@ -190,7 +190,6 @@ async def check_workers(settings: Settings, client: Client | None) -> list[Check
 def check_database(settings: Settings) -> Check:
     """Reachable and migrated to head. Reads the Alembic revision on its own engine: the product's
     engine would create a missing SQLite file and set pragmas."""
-    from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
     from sqlalchemy import create_engine
@@ -198,7 +197,7 @@ def check_database(settings: Settings) -> Check:
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.pool import NullPool
 
-    from tools.store.db import MIGRATIONS
+    from tools.store.db import alembic_config
 
     url = make_url(settings.db_url)
     shown = url.render_as_string(hide_password=True)
@@ -225,9 +224,7 @@ def check_database(settings: Settings) -> Check:
         )
     finally:
         engine.dispose()
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    script = ScriptDirectory.from_config(cfg)
+    script = ScriptDirectory.from_config(alembic_config())
     head = script.get_current_head()
     if current == head:
         return _ok("database", f"{shown}, migrated to head ({head})")

@@ -161,16 +161,9 @@ async def test_a_cluster_without_our_namespace_attributes_or_workers(
 
 
 def _downgrade_one(url: str) -> str:
-    from alembic import command
-    from alembic.config import Config
+    from tools.store.db import current_revision, downgrade
 
-    from tools.store.db import MIGRATIONS, current_revision, engine_for
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine_for(url).begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "-1")
+    downgrade(url, "-1")
     behind = current_revision(url)
     assert behind is not None
     return behind

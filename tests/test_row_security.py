@@ -15,7 +15,7 @@ from tools.analytics import engine
 from tools.analytics.query import AnalyticsQuery
 from tools.demo_company import SeedOptions, seed_store
 from tools.store import queries, row_security
-from tools.store.db import migrate, session_scope
+from tools.store.db import downgrade, migrate, session_scope
 from tools.store.identity import Principal, resolve_principal
 from tools.store.models import Compensation, Employee, JobAssignment, OrgUnit, User
 
@@ -123,16 +123,7 @@ def test_the_scoped_reader_sees_only_people_of_its_units_reads_only_and_fails_cl
 
 
 def test_the_row_security_migration_goes_down_and_up_again(pg_url: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    from tools.store.db import MIGRATIONS, engine_for
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine_for(pg_url).begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0013")
+    downgrade(pg_url, "0013")
     with session_scope(pg_url) as s:
         assert not s.execute(
             text("SELECT relrowsecurity FROM pg_class WHERE relname = 'employees'")

@@ -108,16 +108,34 @@ def advance_sequences(conn: Connection | Session) -> None:
         )
 
 
-def migrate(url: str, revision: str = "head") -> None:
-    """Bring the schema to `revision` (idempotent)."""
-    from alembic import command
+def alembic_config():  # noqa: ANN201 - alembic.config.Config, imported here: most commands never migrate
+    """The store's migrations, for alembic commands and its script directory."""
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def _alembic(url: str, *steps: tuple[str, str]) -> None:
+    """Run alembic `(command, revision)` steps on `url`, in one transaction."""
+    from alembic import command
+
+    cfg = alembic_config()
     with engine_for(url).begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        for name, revision in steps:
+            getattr(command, name)(cfg, revision)
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Bring the schema to `revision` (idempotent)."""
+    _alembic(url, ("upgrade", revision))
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Take the schema back to `revision` (`-1`: one step); tests and recovery only."""
+    _alembic(url, ("downgrade", revision))
 
 
 def current_revision(url: str) -> str | None:
@@ -128,12 +146,9 @@ def current_revision(url: str) -> str | None:
 
 
 def head_revision() -> str:
-    from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(cfg).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
 
@@ -141,12 +156,4 @@ def head_revision() -> str:
 def reset_schema(url: str) -> None:
     """Drop every table (and the audit triggers) through the migrations, then migrate again.
     Destroys all data: only `hrops seed --reset` calls it."""
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine_for(url).begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "base")
-        command.upgrade(cfg, "head")
+    _alembic(url, ("downgrade", "base"), ("upgrade", "head"))
