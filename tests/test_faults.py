@@ -76,44 +76,32 @@ def _auto_approve_job_titles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 BULK_ROWS = 8
 
 
-async def test_a_bulk_change_survives_its_worker_being_killed_while_rows_are_applied(
-    temporal_env, demo: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _auto_approve_job_titles(tmp_path, monkeypatch)
-    ids = active_employees(demo, BULK_ROWS)
+async def _submit_titles(client, url: str, tmp_path: Path, ids: list[str], title: str):  # noqa: ANN001, ANN202
+    """A bulk sheet giving each of `ids` the job title `{title} {id}`, validated and submitted as
+    admin; also how many job rows the store held before (tests/test_two_workers.py uses it too)."""
     book = Workbook()
     book.active.append(["employee_id", "change", "title"])
     for eid in ids:
-        book.active.append([eid, "job_title", f"Fault Drill Lead {eid}"])
+        book.active.append([eid, "job_title", f"{title} {eid}"])
     book.save(tmp_path / "titles.xlsx")
-    with session_scope(demo) as s:
+    with session_scope(url) as s:
         jobs_before = s.scalar(select(func.count()).select_from(JobAssignment)) or 0
-    applied = (AuditEntry.action == "employee.job_title_changed",)
+    report = await bulk.validate(client, svc.principal("admin"), tmp_path / "titles.xlsx")
+    assert report.ok, [r.problems for r in report.rows if not r.ok]
+    return await bulk.submit(client, svc.principal("admin"), report), jobs_before
 
-    client = temporal_env.client
-    worker = _worker(temporal_env)  # `hrops worker` on the main queue, in its own process
-    try:
-        report = await bulk.validate(client, svc.principal("admin"), tmp_path / "titles.xlsx")
-        assert report.ok, [r.problems for r in report.rows if not r.ok]
-        sub = await bulk.submit(client, svc.principal("admin"), report)
-        await _until(lambda: _count(demo, AuditEntry, *applied) >= 1, "a first row applied")
-        applied_at_kill = _count(demo, AuditEntry, *applied)
-        _kill(worker)
-        worker = _worker(temporal_env)
-        done = await svc.wait_for_stage(client, sub.request_id, {"completed"}, timeout=150)
-    finally:
-        _kill(worker)
-        await terminate_running(client)  # after a failure: later tests reuse these workflow ids
 
-    assert applied_at_kill < BULK_ROWS  # the kill came while rows were being applied
-    assert [r.stage for r in done.rows] == ["completed"] * BULK_ROWS, [r.problems for r in done.rows]
+def _each_title_applied_once(url: str, done, ids: list[str], title: str, jobs_before: int) -> None:  # noqa: ANN001
+    """Every row completed with one request, one new job row, one audit entry each, and every
+    person told once (the requester among them)."""
+    assert [r.stage for r in done.rows] == ["completed"] * len(ids), [r.problems for r in done.rows]
     children = [r.request_id for r in done.rows]
-    with session_scope(demo) as s:
+    with session_scope(url) as s:
         # One request per row plus the batch; one new job row per employee, with the new title.
-        assert s.scalar(select(func.count()).select_from(RequestRecord)) == BULK_ROWS + 1
-        assert s.scalar(select(func.count()).select_from(JobAssignment)) == jobs_before + BULK_ROWS
+        assert s.scalar(select(func.count()).select_from(RequestRecord)) == len(ids) + 1
+        assert s.scalar(select(func.count()).select_from(JobAssignment)) == jobs_before + len(ids)
         titles = Counter(
-            s.scalars(select(JobAssignment.employee_id).where(JobAssignment.title.like("Fault Drill Lead %")))
+            s.scalars(select(JobAssignment.employee_id).where(JobAssignment.title.like(f"{title} %")))
         )
         assert titles == Counter(ids)
         actions = Counter(
@@ -129,6 +117,30 @@ async def test_a_bulk_change_survives_its_worker_being_killed_while_rows_are_app
         assert actions[(rid, "employee.job_title_changed")] == 1, rid
         assert told[(rid, "admin")] == 1, rid  # the requester is told once
     assert max(told.values()) == 1
+
+
+async def test_a_bulk_change_survives_its_worker_being_killed_while_rows_are_applied(
+    temporal_env, demo: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _auto_approve_job_titles(tmp_path, monkeypatch)
+    ids = active_employees(demo, BULK_ROWS)
+    applied = (AuditEntry.action == "employee.job_title_changed",)
+
+    client = temporal_env.client
+    worker = _worker(temporal_env)  # `hrops worker` on the main queue, in its own process
+    try:
+        sub, jobs_before = await _submit_titles(client, demo, tmp_path, ids, "Fault Drill Lead")
+        await _until(lambda: _count(demo, AuditEntry, *applied) >= 1, "a first row applied")
+        applied_at_kill = _count(demo, AuditEntry, *applied)
+        _kill(worker)
+        worker = _worker(temporal_env)
+        done = await svc.wait_for_stage(client, sub.request_id, {"completed"}, timeout=150)
+    finally:
+        _kill(worker)
+        await terminate_running(client)  # after a failure: later tests reuse these workflow ids
+
+    assert applied_at_kill < BULK_ROWS  # the kill came while rows were being applied
+    _each_title_applied_once(demo, done, ids, "Fault Drill Lead", jobs_before)
 
 
 # -- c. the RPA worker killed while it types records into the legacy system --------------------
