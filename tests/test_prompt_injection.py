@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +30,7 @@ from hrops import request_service as svc
 from hrops.settings import get_settings, reset_settings
 from tests.conftest import TODAY, terminate_running
 from tests.fake_openai import fake_openai
+from tests.test_worker_kill import _worker
 from tools.hr.changes import JobTitleDetails, RecordChange
 from tools.legacy import catalog
 from tools.legacy.drift import Control, Missing, PageSurvey, build_proposal, checked
@@ -40,7 +38,6 @@ from tools.legacy.mapping import parse
 from tools.privacy.redaction import PLACEHOLDER
 from tools.store.db import session_scope
 from tools.store.models import Compensation, Employee, JobAssignment, ModelReceipt, RequestRecord
-from workflows import task_queues
 from workflows.approvals import Verdict
 from workflows.bulk_change.messages import KIND as BULK
 
@@ -204,22 +201,11 @@ def _sheet(path: Path, rows: list[list[object]]) -> Path:
     return path
 
 
-def _worker(temporal_env, env: dict[str, str]) -> subprocess.Popen:  # noqa: ANN001
-    """A main-queue worker whose agents are built with the obedient model (fixed at import)."""
-    target = temporal_env.client.service_client.config.target_host
-    return subprocess.Popen(
-        [sys.executable, "-m", "hrops", "worker", "--queue", task_queues.MAIN],
-        env={**os.environ, **env, "HROPS_TEMPORAL_ADDRESS": target},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 @pytest.fixture
 def obedient_worker(temporal_env, company: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[list]:
     """The approval-summary writer on a worker obeys what it reads: 'auto-approved by policy'."""
     with fake_openai(lambda body: OBEYED_SUMMARY) as (base_url, seen):
-        worker = _worker(temporal_env, _remote(monkeypatch, base_url))
+        worker = _worker(temporal_env, env=_remote(monkeypatch, base_url))
         try:
             yield seen
         finally:

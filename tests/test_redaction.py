@@ -8,10 +8,7 @@ classified value in the store and every value typed in the messages."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from collections import Counter
 from typing import Any
 
@@ -30,6 +27,7 @@ from tests.conftest import TODAY, terminate_running
 from tests.fake_openai import fake_openai
 from tests.test_onboarding import OFFER, catalogue  # noqa: F401  (fixture)
 from tests.test_record_change_workflow import NEW_HOME
+from tests.test_worker_kill import _worker
 from tools.legacy.drift import PageSurvey
 from tools.onboarding.schemas import NewHire
 from tools.privacy.classes import DataClass
@@ -38,7 +36,6 @@ from tools.privacy.redaction import PLACEHOLDER, Hint, Redactor
 from tools.store.classification import Classification
 from tools.store.db import session_scope
 from tools.store.models import AuditEntry, Base, Employee, ModelReceipt
-from workflows import task_queues
 from workflows.approvals import Verdict
 
 # Typed in chat for the first time: the store does not know them, the reader and the patterns do.
@@ -120,16 +117,6 @@ def _leaks(sent: str, values: set[str]) -> list[str]:
     return sorted(found)
 
 
-def _worker(temporal_env, env: dict[str, str]) -> subprocess.Popen:  # noqa: ANN001
-    target = temporal_env.client.service_client.config.target_host
-    return subprocess.Popen(
-        [sys.executable, "-m", "hrops", "worker", "--queue", task_queues.MAIN],
-        env={**os.environ, **env, "HROPS_TEMPORAL_ADDRESS": target},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 async def test_no_classified_value_reaches_a_remote_model_in_any_built_in_flow(
     temporal_env,
     catalogue,  # noqa: F811
@@ -154,7 +141,7 @@ async def test_no_classified_value_reaches_a_remote_model_in_any_built_in_flow(
         )
         await match_pages([survey])
         # Onboarding plans and approval summaries are written in workflows on a worker process.
-        worker = _worker(temporal_env, env)
+        worker = _worker(temporal_env, env=env)
         try:
             hire = await onb.submit_onboarding(client, svc.principal("admin"), NewHire(**OFFER))
             await svc.wait_for_stage(client, hire.request_id, {"awaiting_approval"}, timeout=60)

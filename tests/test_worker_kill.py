@@ -22,12 +22,15 @@ from workflows import task_queues
 from workflows.approvals import Verdict
 
 
-def _worker(temporal_env, queue: str = task_queues.MAIN) -> subprocess.Popen:  # noqa: ANN001
-    """`hrops worker` for one task queue in its own process (tests/test_faults.py uses it too)."""
-    env = {**os.environ, "HROPS_TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host}
+def _worker(
+    temporal_env, queue: str = task_queues.MAIN, env: dict[str, str] | None = None
+) -> subprocess.Popen:  # noqa: ANN001
+    """`hrops worker` for one task queue in its own process, with `env` on top of the test's
+    (the fault, two-worker, redaction and injection tests use it too)."""
+    target = temporal_env.client.service_client.config.target_host
     return subprocess.Popen(
         [sys.executable, "-m", "hrops", "worker", "--queue", queue],
-        env=env,
+        env={**os.environ, **(env or {}), "HROPS_TEMPORAL_ADDRESS": target},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
