@@ -82,14 +82,9 @@ def show(
 ) -> None:
     """One item: what the agent was asked, what it wrote, and the decision."""
     from tools.review import queue
-    from tools.store.db import session_scope
 
     who = _who(as_user)
-    try:
-        with session_scope(store_url(migrate=False)) as s:
-            item = queue.get(s, who, review_id)
-    except queue.ReviewError as e:
-        fail(str(e))
+    item = _item(who, review_id)
     if as_json:
         console.print_json(item.model_dump_json())
         return
@@ -120,6 +115,18 @@ def show(
     if item.correction is not None:
         console.print("[bold]correction[/]")
         console.print(_show_json(item.correction), markup=False, highlight=False)
+
+
+def _item(who: Any, review_id: str) -> Any:
+    """One review item as `who` may see it, or a one-line refusal."""
+    from tools.review import queue
+    from tools.store.db import session_scope
+
+    try:
+        with session_scope(store_url(migrate=False)) as s:
+            return queue.get(s, who, review_id)
+    except queue.ReviewError as e:
+        fail(str(e))
 
 
 def _decide(review_id: str, as_user: str | None, decision_fields: dict[str, Any]) -> None:
@@ -185,8 +192,6 @@ def correct(
     as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """The output should have been different: give what it should have said, and why."""
-    from tools.review import queue
-    from tools.store.db import session_scope
 
     if sum(bool(x) for x in (sets, json_file, text)) != 1:
         fail("give the correction one way: --set field=value (repeatable), --json FILE, or --text TEXT")
@@ -199,12 +204,7 @@ def correct(
         except (OSError, json.JSONDecodeError) as e:
             fail(f"--json {json_file}: cannot read a JSON object from it ({e.__class__.__name__}: {e})")
     else:
-        who = _who(as_user)
-        try:
-            with session_scope(store_url(migrate=False)) as s:
-                item = queue.get(s, who, review_id)
-        except queue.ReviewError as e:
-            fail(str(e))
+        item = _item(_who(as_user), review_id)
         if isinstance(item.output, str):
             fail(f"{item.label} is text: give the corrected text with --text")
         correction = {}
