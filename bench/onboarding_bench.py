@@ -99,14 +99,18 @@ def _offers(url: str, n: int) -> list:
     ]
 
 
-async def _run_onboardings(client: Client, offers: list, bar: Progress) -> tuple[float, list[float], int]:
+async def _run_onboardings(
+    client: Client, offers: list, bar: Progress, request_prefix: str = "REQ", label: str = "onboardings"
+) -> tuple[float, list[float], int]:
+    """Wall seconds, each onboarding's seconds (Temporal's start to close) and the activities of one;
+    bench/scale_bench.py runs it too."""
     from hrops import request_service as svc
     from workflows import task_queues
     from workflows.onboarding.messages import OnboardingRequest, workflow_id_for
     from workflows.onboarding.workflow import OnboardingWorkflow
 
     admin = svc.principal("admin")
-    task = bar.add_task("onboardings", total=len(offers))
+    task = bar.add_task(label, total=len(offers))
     started = time.perf_counter()
     sem = asyncio.Semaphore(CONCURRENCY)
 
@@ -115,7 +119,7 @@ async def _run_onboardings(client: Client, offers: list, bar: Progress) -> tuple
             handle = await client.start_workflow(
                 OnboardingWorkflow.run,
                 OnboardingRequest(
-                    request_id=f"REQ-{i + 1}",
+                    request_id=f"{request_prefix}-{i + 1}",
                     hire=offer,
                     requested_by=admin.username,
                     requester_roles=admin.roles,
@@ -124,7 +128,8 @@ async def _run_onboardings(client: Client, offers: list, bar: Progress) -> tuple
                 task_queue=task_queues.MAIN,
             )
             state = await handle.result()
-            assert state.stage == "completed", (state.stage, state.problems)
+            if state.stage != "completed":
+                raise RuntimeError(f"onboarding {handle.id} ended {state.stage}: {state.problems}")
             bar.advance(task)
             d = await handle.describe()
             return (d.close_time - d.start_time).total_seconds()

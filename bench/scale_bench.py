@@ -259,43 +259,14 @@ async def _activities(client: Client, workflow_id: str) -> int:
 async def _onboardings(
     client: Client, url: str, n: int, tag: str, bar: Progress
 ) -> tuple[float, list[float], int]:
-    from onboarding_bench import _offers
+    from onboarding_bench import _offers, _run_onboardings
 
-    from hrops import request_service as svc
-    from workflows import task_queues
-    from workflows.onboarding.messages import OnboardingRequest, workflow_id_for
-    from workflows.onboarding.workflow import OnboardingWorkflow
-
-    admin = svc.principal("admin")
     offers = [
         o.model_copy(update={"given_name": f"{tag}Bench{i:05d}"}) for i, o in enumerate(_offers(url, n))
     ]
-    task = bar.add_task(f"  onboardings ({tag})", total=n)
-    sem = asyncio.Semaphore(CONCURRENCY)
-
-    async def one(i: int, offer) -> float:  # noqa: ANN001
-        async with sem:
-            handle = await client.start_workflow(
-                OnboardingWorkflow.run,
-                OnboardingRequest(
-                    request_id=f"REQ-{tag}-{i + 1}",
-                    hire=offer,
-                    requested_by=admin.username,
-                    requester_roles=admin.roles,
-                ),
-                id=workflow_id_for(offer),
-                task_queue=task_queues.MAIN,
-            )
-            state = await handle.result()
-        if state.stage != "completed":
-            raise RuntimeError(f"onboarding {handle.id} ended {state.stage}: {state.problems}")
-        bar.advance(task)
-        return await _timed(client, handle.id)
-
-    started = time.perf_counter()
-    durations = await asyncio.gather(*(one(i, o) for i, o in enumerate(offers)))
-    wall = time.perf_counter() - started
-    return wall, list(durations), await _activities(client, workflow_id_for(offers[0]))
+    return await _run_onboardings(
+        client, offers, bar, request_prefix=f"REQ-{tag}", label=f"  onboardings ({tag})"
+    )
 
 
 async def _changes(
