@@ -22,6 +22,7 @@ def _register() -> None:
         ask_cmd,
         audit_cmds,
         bulk_cmds,
+        case_cmds,
         catalogue_cmd,
         channel_cmds,
         chat_cmd,
@@ -30,6 +31,7 @@ def _register() -> None:
         digest_cmds,
         doctor_cmd,
         io_cmds,
+        kb_cmds,
         legacy_cmds,
         market_cmds,
         onboard_cmds,
@@ -63,6 +65,8 @@ def _register() -> None:
         channel_cmds,
         chat_cmd,
         review_cmds,
+        kb_cmds,
+        case_cmds,
         demo_cmd,
     ):
         module.register(app)

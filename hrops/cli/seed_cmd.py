@@ -80,6 +80,7 @@ def seed(
         "addresses",
         "courses",
         "learning_records",
+        "policy_documents",
         "users",
     ):
         table.add_row(name.replace("_", " "), f"{getattr(report, name):,}")

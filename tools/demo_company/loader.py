@@ -16,6 +16,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from tools.demo_company import learning
 from tools.demo_company.catalogue import pay_bands
 from tools.demo_company.company import Company, generate, manager_of, title_of
+from tools.demo_company.handbook import seed_handbook
 from tools.store import audit
 from tools.store.db import advance_sequences, engine_for, migrate, reset_schema, session_scope
 from tools.store.models import (
@@ -73,6 +74,7 @@ class SeedReport(BaseModel):
     addresses: int
     courses: int
     learning_records: int
+    policy_documents: int = 0  # the handbook's documents (versions), see handbook.py
     users: int
     seconds: float
     demo_accounts: dict[str, str]
@@ -123,8 +125,14 @@ def seed_store(
     else:
         _refuse_if_occupied(url, options)
         with session_scope(url) as s:
-            if meta := s.get(StoreMeta, META_KEY):
-                return SeedReport.model_validate({**meta.value["report"], "already_seeded": True})
+            meta = s.get(StoreMeta, META_KEY)
+        if meta is not None:
+            # A company seeded before the handbook shipped gets it now; otherwise nothing changes.
+            with session_scope(url, write=True) as s:
+                documents = len(seed_handbook(s, actor))
+            return SeedReport.model_validate(
+                {**meta.value["report"], "already_seeded": True, "policy_documents": documents}
+            )
 
     tick = progress or (lambda *_: None)
     tick("generating people", 0, 1)
@@ -135,6 +143,10 @@ def seed_store(
         accounts = _write_users(conn, company, options.seed)
         advance_sequences(conn)  # units and courses came with their ids
     counts["learning_records"] = _write_learning(url, company, options, tick)
+    tick("policy handbook", 0, 1)
+    with session_scope(url, write=True) as s:
+        counts["policy_documents"] = len(seed_handbook(s, actor))
+    tick("policy handbook", 1, 1)
     report = SeedReport(
         employees=len(company.people),
         active=sum(1 for p in company.people if p.termination is None),

@@ -594,3 +594,97 @@ class OutputReview(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=INTERNAL)
     reason: Mapped[str | None] = mapped_column(String(1000), info=PERSONAL)
     correction: Mapped[Any | None] = mapped_column(JSON(none_as_null=True), nullable=True, info=PERSONAL)
+
+
+class KbDocument(Base):
+    """One imported version of a policy document (tools/knowledge). On day D the version in force
+    for a `doc_id` is the one with the latest `effective_from <= D`, the later import winning a tie;
+    older versions stay, so an answer given last month can still be shown with what it cited."""
+
+    __tablename__ = "kb_documents"
+    __table_args__ = (
+        UniqueConstraint("doc_id", "version", name="uq_kb_documents_doc_version"),
+        CheckConstraint("language IN ('en', 'zh')", name="language"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    doc_id: Mapped[str] = mapped_column(String(80), index=True, info=INTERNAL)
+    version: Mapped[int] = mapped_column(Integer, info=INTERNAL)
+    title: Mapped[str] = mapped_column(String(300), info=INTERNAL)
+    language: Mapped[str] = mapped_column(String(5), info=INTERNAL)
+    topic: Mapped[str] = mapped_column(String(60), info=INTERNAL)
+    effective_from: Mapped[date] = mapped_column(Date, info=INTERNAL)
+    # {"countries": [...], "locations": [...], "groups": [...]}; an empty list: everyone on that axis
+    scope: Mapped[dict[str, list[str]]] = mapped_column(JSON, info=INTERNAL)
+    source_name: Mapped[str] = mapped_column(String(300), info=INTERNAL)  # the file name, not its path
+    sha256: Mapped[str] = mapped_column(String(64), info=INTERNAL)  # of the file: a re-import is a no-op
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+    imported_by: Mapped[str] = mapped_column(String(80), info=INTERNAL)
+    sections: Mapped[list[KbSection]] = relationship(
+        back_populates="document", order_by="KbSection.ordinal", cascade="all, delete-orphan"
+    )
+
+
+class KbSection(Base):
+    """A citable section of one document version: its anchor is stable across versions."""
+
+    __tablename__ = "kb_sections"
+    __table_args__ = (UniqueConstraint("document_id", "anchor", name="uq_kb_sections_document_anchor"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    document_id: Mapped[int] = mapped_column(ForeignKey("kb_documents.id"), index=True, info=INTERNAL)
+    ordinal: Mapped[int] = mapped_column(Integer, info=INTERNAL)
+    anchor: Mapped[str] = mapped_column(String(120), info=INTERNAL)
+    heading: Mapped[str] = mapped_column(String(300), info=INTERNAL)
+    path: Mapped[list[str]] = mapped_column(JSON, info=INTERNAL)
+    text: Mapped[str] = mapped_column(Text, info=INTERNAL)
+    document: Mapped[KbDocument] = relationship(back_populates="sections")
+
+
+class KbCase(Base):
+    """A policy question handed to HR ops (the second tier): what was asked, why it was handed on,
+    what the search found and the draft answer, and HR's answer once given. The question is the
+    asker's own words: personal."""
+
+    __tablename__ = "kb_cases"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'answered')", name="status"),
+        CheckConstraint("reason IN ('sensitive', 'person', 'unsupported', 'low_confidence')", name="reason"),
+        Index("ix_kb_cases_queue", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    asker: Mapped[str] = mapped_column(String(80), index=True, info=INTERNAL)
+    question: Mapped[str] = mapped_column(Text, info=PERSONAL)
+    language: Mapped[str] = mapped_column(String(5), info=INTERNAL)
+    asked_on: Mapped[date] = mapped_column(Date, info=INTERNAL)
+    reason: Mapped[str] = mapped_column(String(20), info=INTERNAL)
+    category: Mapped[str | None] = mapped_column(String(40), info=INTERNAL)
+    # The asker's scope when asked ({"country", "location", "group"}): where a correction applies.
+    asker_scope: Mapped[dict[str, str | None]] = mapped_column(JSON, info=INTERNAL)
+    retrieved: Mapped[list[str]] = mapped_column(JSON, info=INTERNAL)  # doc#anchor@version, best first
+    draft: Mapped[str | None] = mapped_column(Text, info=INTERNAL)  # the quoted passages it would have given
+    status: Mapped[str] = mapped_column(String(20), default="open", info=INTERNAL)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+    answered_by: Mapped[str | None] = mapped_column(String(80), info=INTERNAL)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+    answer: Mapped[str | None] = mapped_column(Text, info=PERSONAL)
+    correction_id: Mapped[int | None] = mapped_column(ForeignKey("kb_corrections.id"), info=INTERNAL)
+
+
+class KbCorrection(Base):
+    """An HR answer saved for reuse: the assistant answers the same question with it next time (as
+    "answered by HR on DATE"), for askers within its scope, and it is an evaluation case."""
+
+    __tablename__ = "kb_corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    question: Mapped[str] = mapped_column(Text, info=INTERNAL)  # as HR saved it, reviewed for reuse
+    language: Mapped[str] = mapped_column(String(5), info=INTERNAL)
+    answer: Mapped[str] = mapped_column(Text, info=INTERNAL)
+    scope: Mapped[dict[str, list[str]]] = mapped_column(JSON, info=INTERNAL)  # as KbDocument.scope
+    cites: Mapped[list[str]] = mapped_column(JSON, info=INTERNAL)  # doc#anchor HR points to, if any
+    answered_by: Mapped[str] = mapped_column(String(80), info=INTERNAL)
+    answered_on: Mapped[date] = mapped_column(Date, info=INTERNAL)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, info=INTERNAL)

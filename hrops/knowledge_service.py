@@ -1,0 +1,102 @@
+"""The policy knowledge base for the CLI, the API and the demo: import documents, list them, and
+answer a policy question for the person asking (their country, location and group, on today's
+date unless another is given). Every import and every answer leaves an audit entry with ids and
+citations only, never the question's words."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from hrops.clock import today
+from hrops.settings import Settings, get_settings
+from tools.knowledge import cases
+from tools.knowledge.answer import PolicyAnswer, ask_policy
+from tools.knowledge.asker import asker_for
+from tools.knowledge.library import (
+    DocumentVersion,
+    ImportOutcome,
+    MetaOverrides,
+    import_documents,
+    list_documents,
+)
+from tools.store import audit
+from tools.store.db import session_scope
+from tools.store.identity import Principal
+
+
+def import_files(
+    who: Principal,
+    paths: list[Path],
+    overrides: MetaOverrides | None = None,
+    settings: Settings | None = None,
+) -> list[ImportOutcome]:
+    settings = settings or get_settings()
+    with session_scope(settings.db_url, write=True) as session:
+        return import_documents(session, who, paths, overrides)
+
+
+def documents(
+    on: date | None = None, *, history: bool = False, settings: Settings | None = None
+) -> list[DocumentVersion]:
+    settings = settings or get_settings()
+    with session_scope(settings.db_url) as session:
+        return list_documents(session, on or today(), history=history)
+
+
+def ask(
+    who: Principal, question: str, on: date | None = None, settings: Settings | None = None
+) -> PolicyAnswer:
+    settings = settings or get_settings()
+    day = on or today()
+    with session_scope(settings.db_url, write=True) as session:
+        asker = asker_for(session, who, day)
+        answer = ask_policy(session, question, asker, day)
+        if answer.status == "handed_off":
+            answer.case_id = cases.open_case(session, who, answer, asker).case_id
+        audit.append(
+            session,
+            audit.AuditEvent(
+                actor=who.username,
+                action="kb.answered" if answer.status == "answered" else "kb.handed_off",
+                entity_type="kb_question",
+                details={
+                    "language": answer.language,
+                    "asked_on": day.isoformat(),
+                    "cited": [c.ref + f"@{c.version}" for c in answer.citations],
+                    "handoff": answer.handoff,
+                    "category": answer.category,
+                    "case": answer.case_id,
+                    "correction": answer.correction.correction_id if answer.correction else None,
+                },
+            ),
+        )
+    return answer
+
+
+def open_cases(
+    who: Principal, status: str | None = "open", settings: Settings | None = None
+) -> list[cases.Case]:
+    settings = settings or get_settings()
+    with session_scope(settings.db_url) as session:
+        return cases.list_cases(session, who, status)  # type: ignore[arg-type]
+
+
+def case(who: Principal, case_id: str, settings: Settings | None = None) -> cases.Case:
+    settings = settings or get_settings()
+    with session_scope(settings.db_url) as session:
+        return cases.get_case(session, who, case_id)
+
+
+def answer_case(
+    who: Principal,
+    case_id: str,
+    text: str,
+    *,
+    save_as: cases.CorrectionScope | None = None,
+    cites: list[str] | None = None,
+    settings: Settings | None = None,
+) -> cases.Case:
+    settings = settings or get_settings()
+    with session_scope(settings.db_url, write=True) as session:
+        return cases.answer_case(session, who, case_id, text, save_as=save_as, cites=cites)
