@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pydantic import BaseModel
 from pydantic_ai import Agent
 
-from agents import analytics_reader, change_summary, form_mapper, onboarding_plan
+from agents import analytics_reader, change_summary, form_mapper, onboarding_plan, policy_answer
 from agents.assistant import intake_agent
 from agents.models import build_model
 from hrops.settings import Settings
@@ -38,6 +38,7 @@ _AGENTS: dict[str, Callable[[Settings], Agent]] = {
     ),
     analytics_reader.AGENT_NAME: analytics_reader.reader,
     intake_agent.AGENT_NAME: lambda s: intake_agent.reader(s),
+    policy_answer.AGENT_NAME: policy_answer.writer,
 }
 
 

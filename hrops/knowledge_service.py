@@ -5,9 +5,11 @@ citations only, never the question's words."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from pathlib import Path
 
+from agents import policy_answer
 from hrops.clock import today
 from hrops.settings import Settings, get_settings
 from tools.knowledge import cases
@@ -49,9 +51,15 @@ def ask(
 ) -> PolicyAnswer:
     settings = settings or get_settings()
     day = on or today()
-    with session_scope(settings.db_url, write=True) as session:
+    # Read first, then the model (it writes its own receipt; no write lock held over a network call),
+    # then the writes: the case and the audit entry.
+    with session_scope(settings.db_url) as session:
         asker = asker_for(session, who, day)
         answer = ask_policy(session, question, asker, day)
+        passages = policy_answer.passages_for_model(session, answer, asker, settings)
+    if passages:  # a model is configured and there is something to ground an answer in
+        answer = asyncio.run(policy_answer.ground(answer, passages, settings))
+    with session_scope(settings.db_url, write=True) as session:
         if answer.status == "handed_off":
             answer.case_id = cases.open_case(session, who, answer, asker).case_id
         audit.append(
@@ -68,6 +76,7 @@ def ask(
                     "category": answer.category,
                     "case": answer.case_id,
                     "correction": answer.correction.correction_id if answer.correction else None,
+                    "written_by": answer.written_by,
                 },
             ),
         )

@@ -175,3 +175,13 @@ async def state_when(handle, query, predicate, timeout: float = 10.0):  # noqa: 
             return state
         await asyncio.sleep(0.1)
     raise AssertionError(f"{handle.id} never got there; last stage: {state.stage}")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001, ARG001
+    """Print the evaluation reports tests recorded (`record_property("evaluation report", ...)`):
+    accuracy per topic and language, also when the tests ran in xdist workers."""
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        for name, value in getattr(report, "user_properties", ()):
+            if name == "evaluation report" and report.when == "call":
+                terminalreporter.write_sep("-", "evaluation")
+                terminalreporter.write_line(str(value))

@@ -169,11 +169,12 @@ def demo(employees: int = typer.Option(DEMO_EMPLOYEES, help="Size of the demo co
     else:
         console.print("skipped: the stand-in is switched off (HROPS_LEGACY_SIM_PORT=0)")
 
-    from hrops.cli import demo_processes
+    from hrops.cli import demo_policy, demo_processes
 
     step = demo_processes.onboard_two(cfg, ops_user, 8)
     step = demo_processes.transfer_and_undo(cfg, ops_user, step)
     step = demo_processes.ask_as_two_managers(cfg, step)
+    step = demo_policy.ask_policy_questions(cfg, ops_user, step)
     step = demo_processes.research_two_titles(cfg, ops_user, step)
     demo_processes.show_the_trust_layer(ops_user, request_id, step)
 

@@ -116,6 +116,15 @@ def report(results: list[Result], *, misses: bool = True) -> str:
         lines.append(
             f"{key:28} {f:3}/{len(rs):3} {100 * f / len(rs):4.0f}% {c:3}/{len(rs):3} {100 * c / len(rs):4.0f}%"
         )
+    # What a miss cost the asker: a needless hand-off (a person answers) or a wrong answer (quoted
+    # from the wrong section, or answered where it should have gone to a person).
+    needless = sum(
+        1 for r in results if not r.first and not r.handoff_case and r.answer.status == "handed_off"
+    )
+    wrong = sum(1 for r in results if not r.first and r.answer.status == "answered")
+    lines.append(
+        f"misses: {needless} handed to HR needlessly, {wrong} answered from the wrong section or not handed off"
+    )
     if misses:
         for r in results:
             if not r.first:

@@ -24,9 +24,13 @@ from tools.knowledge.triage import triage
 # Below these the best passage does not support an answer (tuned on tests/eval/policy_questions.yaml,
 # see docs/knowledge.md): coverage is the idf-weighted share of the question's words in the passage,
 # confidence its score against a passage holding each asked word once.
-MIN_COVERAGE = 0.45
-MIN_CONFIDENCE = 0.6
-ALSO_RELEVANT = 0.6  # another passage is cited too when it scores this share of the best
+MIN_COVERAGE = 0.3
+MIN_CONFIDENCE = 0.8
+# An English question most of whose weight is in words no policy uses asks about something the
+# policies do not cover ("the company helicopter"). Not applied to Chinese: segmentation leaves
+# fragments (卡要) that are unseen without meaning anything.
+MAX_UNSEEN_EN = 0.6
+ALSO_RELEVANT = 0.8  # another passage is cited too when it scores this share of the best
 QUOTE_SENTENCES = 3
 _SENTENCE = re.compile(r"(?<=[.!?。！？；;])\s+|(?<=[。！？；])|\n+")
 
@@ -58,10 +62,12 @@ class PolicyAnswer(BaseModel):
     category: str | None = None  # for a sensitive hand-off: harassment, health, ...
     coverage: float = 0.0
     confidence: float = 0.0
+    unseen: float = 0.0
     retrieved: list[str] = []  # doc#anchor@version of what the search found, best first (kept in a case)
     draft: str | None = None  # for a hand-off: the quotes it would have given, for HR to start from
     correction: Correction | None = None  # answered from an HR answer saved for this question
     case_id: str | None = None  # the case a hand-off opened (set by the service that opened it)
+    written_by: str = "quotes"  # "quotes": the policy text as it stands; else the model that wrote it
 
 
 def question_language(question: str) -> Language:
@@ -93,25 +99,26 @@ def ask_policy(session: Session, question: str, asker: Asker, on: date) -> Polic
         )
     found = search(session, question, asker, on, language=language)
     retrieved = [f"{p.citation}@{p.version}" for p in found.passages]
-    verdict = _supported(found)
+    verdict = _supported(found, language)
     if verdict is not None:
         return PolicyAnswer(
-            draft=_answer_text([_cite(found.passages[0], found.asked)], language) if found.passages else None,
+            draft=_answer_text([cite(found.passages[0], found.asked)], language) if found.passages else None,
             question=question,
             language=language,
             asked_on=on,
             status="handed_off",
             text=_handoff_text(verdict, language),
             handoff=verdict,
-            coverage=found.coverage,
-            confidence=found.confidence,
+            coverage=round(found.coverage, 3),
+            confidence=round(found.confidence, 3),
+            unseen=round(found.unseen, 3),
             retrieved=retrieved,
         )
     best = found.passages[0]
     cited = [best] + [
         p for p in found.passages[1:3] if p.score >= ALSO_RELEVANT * best.score and p.doc_id != best.doc_id
     ]
-    citations = [_cite(p, found.asked) for p in cited]
+    citations = [cite(p, found.asked) for p in cited]
     return PolicyAnswer(
         question=question,
         language=language,
@@ -121,12 +128,15 @@ def ask_policy(session: Session, question: str, asker: Asker, on: date) -> Polic
         citations=citations,
         coverage=round(found.coverage, 3),
         confidence=round(found.confidence, 3),
+        unseen=round(found.unseen, 3),
         retrieved=retrieved,
     )
 
 
-def _supported(found: SearchResult) -> Handoff | None:
+def _supported(found: SearchResult, language: Language) -> Handoff | None:
     if not found.passages or found.coverage < MIN_COVERAGE:
+        return "unsupported"
+    if language == "en" and found.unseen >= MAX_UNSEEN_EN:
         return "unsupported"
     if found.confidence < MIN_CONFIDENCE:
         return "low_confidence"
@@ -137,7 +147,7 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
 
 
-def _cite(p: Passage, asked: list[str]) -> Citation:
+def cite(p: Passage, asked: list[str]) -> Citation:
     """Quote the passage's sentences that carry most of the question's words (all of it when short)."""
     parts = sentences(p.text)
     if len(parts) > QUOTE_SENTENCES:

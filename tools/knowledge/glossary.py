@@ -50,6 +50,18 @@ def _contains(seq: list[str], part: tuple[str, ...]) -> bool:
     return any(tuple(seq[i : i + n]) == part for i in range(len(seq) - n + 1))
 
 
+def alternatives(query_words: list[str]) -> dict[str, set[str]]:
+    """For each asked word in a glossary term the question uses: the words of that term's group (a
+    passage that says 年休假 covers a question that said 年假)."""
+    out: dict[str, set[str]] = {}
+    for term_words, all_words in _group_words():
+        for t in term_words:
+            if _contains(query_words, t):
+                for w in t:
+                    out.setdefault(w, set()).update(all_words)
+    return out
+
+
 def expand(query_words: list[str]) -> dict[str, float]:
     """Extra words (with their weight) for the glossary groups the question mentions."""
     asked = set(query_words)

@@ -204,8 +204,8 @@ def _latest(session: Session, doc_id: str) -> KbDocument | None:
 
 
 def _diff(old: KbDocument | None, new: list[ParsedSection]) -> tuple[list[str], list[str], list[str]]:
-    before = {s.anchor: s.text for s in old.sections} if old else {}
-    after = {s.anchor: s.text for s in new}
+    before = {s.anchor: (s.text, list(s.keywords)) for s in old.sections} if old else {}
+    after = {s.anchor: (s.text, s.keywords) for s in new}
     added = [a for a in after if a not in before]
     removed = [a for a in before if a not in after]
     changed = [a for a in after if a in before and before[a] != after[a]]
@@ -268,7 +268,14 @@ def import_documents(
             imported_at=at,
             imported_by=who.username,
             sections=[
-                KbSection(ordinal=i, anchor=s.anchor, heading=s.heading[:300], path=s.path, text=s.text)
+                KbSection(
+                    ordinal=i,
+                    anchor=s.anchor,
+                    heading=s.heading[:300],
+                    path=s.path,
+                    text=s.text,
+                    keywords=s.keywords,
+                )
                 for i, s in enumerate(p.sections)
             ],
         )

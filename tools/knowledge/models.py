@@ -30,6 +30,7 @@ class ParsedSection(BaseModel):
     heading: str
     path: list[str] = []  # the heading trail above and including this heading
     text: str  # plain text, paragraphs separated by blank lines, table rows as "col: value; ..." lines
+    keywords: list[str] = []  # the author's "Keywords:" line: searched like the heading, never quoted
 
 
 class ReadResult(BaseModel):

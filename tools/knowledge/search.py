@@ -10,6 +10,7 @@ serves every asker and every date.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import Counter, defaultdict
 from datetime import date
@@ -26,7 +27,12 @@ from tools.knowledge.segment import words
 from tools.store.models import KbDocument, KbSection
 
 K1, B = 1.2, 0.75
-HEADING_WEIGHT = 3  # a word in the heading counts as three in the body: headings name the rule
+HEADING_WEIGHT = 4  # a word in the heading counts as three in the body: headings name the rule
+# A section's score blends the whole section with its best paragraph: a question usually asks
+# about one paragraph of a long section, and a long overview section should not win on volume.
+WHOLE_SHARE = 0.5
+KEYWORD_WEIGHT = 2  # the author's keywords for a section (see sections.KEYWORDS_LINE)
+PARAGRAPH_MIN = 120  # characters; shorter paragraphs join the next
 OTHER_LANGUAGE = 0.85  # a passage in the other language than the question's ranks a little lower
 # The more specific rule wins: a document written for the asker's location (or group) outranks the
 # general one that it details or overrides, as a city rule does a national one.
@@ -84,6 +90,7 @@ class SearchResult(BaseModel):
     asked: list[str]  # the question's words
     coverage: float  # idf-weighted share of the question's words found in the best passage
     confidence: float  # the best score against what a passage holding every asked word once would get
+    unseen: float = 0.0  # idf-weighted share of the question's words that no policy uses at all
 
 
 def family_of(doc_id: str) -> str:
@@ -111,6 +118,7 @@ class _Section(BaseModel):
     heading: str
     path: list[str]
     text: str
+    keywords: list[str] = []
 
 
 class _Entry(BaseModel):
@@ -119,30 +127,81 @@ class _Entry(BaseModel):
     length: int
 
 
+class _Layer:
+    """BM25 postings over units of text (whole sections, or their paragraphs)."""
+
+    def __init__(self) -> None:
+        self.entries: list[_Entry] = []
+        self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self.avgdl = 1.0
+
+    def add(self, section: _Section, tokens: list[str]) -> None:
+        i = len(self.entries)
+        self.entries.append(
+            _Entry(section_id=section.id, document_id=section.document_id, length=len(tokens))
+        )
+        for w, tf in Counter(tokens).items():
+            self.postings[w].append((i, tf))
+
+    def done(self) -> None:
+        self.avgdl = sum(e.length for e in self.entries) / (len(self.entries) or 1)
+
+    def scores(
+        self, weights: dict[str, float], idf: dict[str, float], allowed: set[int]
+    ) -> tuple[dict[int, float], dict[int, list[str]]]:
+        """Per section id: the best score of its units, and the searched words they hold."""
+        unit: dict[int, float] = defaultdict(float)
+        hits: dict[int, list[str]] = defaultdict(list)
+        for w, weight in weights.items():
+            for i, tf in self.postings.get(w, ()):
+                entry = self.entries[i]
+                if entry.document_id not in allowed:
+                    continue
+                norm = tf * (K1 + 1) / (tf + K1 * (1 - B + B * entry.length / self.avgdl))
+                unit[i] += weight * idf[w] * norm
+                hits[entry.section_id].append(w)
+        best: dict[int, float] = {}
+        for i, score in unit.items():
+            sid = self.entries[i].section_id
+            best[sid] = max(best.get(sid, 0.0), score)
+        return best, {sid: list(dict.fromkeys(ws)) for sid, ws in hits.items()}
+
+
+def _paragraphs(text: str) -> list[str]:
+    """A section's paragraphs, short ones joined to the next so that a unit says something."""
+    out: list[str] = []
+    for para in re.split(r"\n\s*\n", text):
+        if out and len(out[-1]) < PARAGRAPH_MIN:
+            out[-1] += "\n" + para
+        else:
+            out.append(para)
+    return [p for p in out if p.strip()]
+
+
 class _Index:
     def __init__(self, docs: list[_Doc], sections: list[_Section]) -> None:
         self.docs = {d.id: d for d in docs}
         self.sections = {s.id: s for s in sections}
-        self.entries: list[_Entry] = []
-        self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self.whole, self.parts = _Layer(), _Layer()
         for s in sections:
             doc = self.docs[s.document_id]
-            tokens = (
+            label = (
                 words(doc.title)
                 + words(" ".join(s.path[:-1]))
                 + words(s.heading) * HEADING_WEIGHT
-                + words(s.text)
+                + words(" ".join(s.keywords)) * KEYWORD_WEIGHT
             )
-            counts = Counter(tokens)
-            i = len(self.entries)
-            self.entries.append(_Entry(section_id=s.id, document_id=s.document_id, length=len(tokens)))
-            for w, tf in counts.items():
-                self.postings[w].append((i, tf))
+            self.whole.add(s, label + words(s.text))
+            for para in _paragraphs(s.text):
+                self.parts.add(s, label + words(para))
+        self.whole.done()
+        self.parts.done()
         self.places = {s.id: m for s in sections if (m := mentions(s.heading))}
-        n = len(self.entries) or 1
-        self.avgdl = sum(e.length for e in self.entries) / n
+        n = len(self.whole.entries) or 1
         # An unseen word is rarer than any seen one: it counts fully against coverage.
-        self.idf = {w: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for w, p in self.postings.items()}
+        self.idf = {
+            w: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for w, p in self.whole.postings.items()
+        }
         self.unseen_idf = math.log(1 + (n + 0.5) / 0.5)
 
     def idf_of(self, word: str) -> float:
@@ -185,6 +244,7 @@ def _index(session: Session) -> _Index:
             heading=r.heading,
             path=list(r.path),
             text=r.text,
+            keywords=list(r.keywords or []),
         )
         for r in session.scalars(select(KbSection))
     ]
@@ -210,44 +270,49 @@ def search(
     weights: dict[str, float] = {w: 1.0 for w in asked}
     for w, weight in glossary.expand(asked).items():
         weights.setdefault(w, weight)
-    scores: dict[int, float] = defaultdict(float)
-    hits: dict[int, list[str]] = defaultdict(list)  # the asked words each section holds
-    for w, weight in weights.items():
-        idf = idx.idf_of(w)
-        for i, tf in idx.postings.get(w, ()):
-            entry = idx.entries[i]
-            if entry.document_id not in allowed:
-                continue
-            norm = tf * (K1 + 1) / (tf + K1 * (1 - B + B * entry.length / idx.avgdl))
-            scores[i] += weight * idf * norm
-            if weight == 1.0:
-                hits[i].append(w)
-    for i in scores:
-        doc = idx.docs[idx.entries[i].document_id]
+    asked_set = set(asked)
+    idf = {w: idx.idf_of(w) for w in weights}
+    whole, hits = idx.whole.scores(weights, idf, allowed)
+    part, _ = idx.parts.scores(weights, idf, allowed)
+    scores = {sid: WHOLE_SHARE * whole[sid] + (1 - WHOLE_SHARE) * part.get(sid, 0.0) for sid in whole}
+    for sid in scores:
+        doc = idx.docs[idx.sections[sid].document_id]
         if doc.language != language:
-            scores[i] *= OTHER_LANGUAGE
+            scores[sid] *= OTHER_LANGUAGE
         for axis, boost in SPECIFIC.items():
             if getattr(doc.scope, axis):
-                scores[i] *= boost
-        scores[i] *= _heading_factor(idx, idx.entries[i].section_id, asker)
+                scores[sid] *= boost
+        if not doc.scope.locations:  # a city's own document names its city everywhere: no second boost
+            scores[sid] *= _heading_factor(idx, sid, asker)
     # Passages only for the head of the ranking: twice the limit leaves room for dropping the
     # other-language twin of a section.
-    top = sorted(scores, key=lambda i: -scores[i])[: limit * 2 + 2]
+    top = sorted(scores, key=lambda sid: -scores[sid])[: limit * 2 + 2]
     ranked = [
         _passage(
-            idx.docs[idx.entries[i].document_id], idx.sections[idx.entries[i].section_id], scores[i], hits[i]
+            idx.docs[idx.sections[sid].document_id],
+            idx.sections[sid],
+            scores[sid],
+            [w for w in hits.get(sid, []) if w in asked_set],
         )
-        for i in top
+        for sid in top
     ]
     ranked.sort(key=lambda p: (-p.score, p.doc_id, p.anchor))
     ranked = _in_question_language(ranked, language)[:limit]
     ideal = sum(idx.idf_of(w) for w in asked) or 1.0
+    alts = glossary.alternatives(asked)
+    unseen = sum(
+        idx.idf_of(w) for w in asked if w not in idx.idf and not any(a in idx.idf for a in alts.get(w, ()))
+    )
     if not ranked:
-        return SearchResult(passages=[], asked=asked, coverage=0.0, confidence=0.0)
+        return SearchResult(passages=[], asked=asked, coverage=0.0, confidence=0.0, unseen=unseen / ideal)
     best = ranked[0]
-    found = set(best.matched)
-    coverage = sum(idx.idf_of(w) for w in asked if w in found) / ideal
-    return SearchResult(passages=ranked, asked=asked, coverage=coverage, confidence=best.score / ideal)
+    # An asked word is covered by the passage holding it or a glossary synonym of it.
+    present = set(hits.get(best.section_id, []))
+    covered = [w for w in asked if w in present or alts.get(w, set()) & present]
+    coverage = sum(idx.idf_of(w) for w in covered) / ideal
+    return SearchResult(
+        passages=ranked, asked=asked, coverage=coverage, confidence=best.score / ideal, unseen=unseen / ideal
+    )
 
 
 def _heading_factor(idx: _Index, section_id: int, asker: Asker) -> float:

@@ -79,6 +79,14 @@ class _Draft:
     explicit: str | None
     where: str  # e.g. "line 12": where a person finds the heading, for error messages
     blocks: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+
+
+# A paragraph "Keywords: a; b; c" (关键词：...) gives the section words people use for it that its
+# text may not: searched like its heading, never quoted.
+KEYWORDS_LINE = re.compile(
+    r"^(?:keywords|also asked as|关键词|常见问法)\s*[:：]\s*(.+)$", re.IGNORECASE | re.DOTALL
+)
 
 
 class SectionBuilder:
@@ -106,12 +114,23 @@ class SectionBuilder:
             return
         if not self._drafts:
             self._drafts.append(_Draft(self._intro_heading, 0, [], None, "the start"))
+        if m := KEYWORDS_LINE.match(block):
+            self._drafts[-1].keywords += [
+                k.strip() for k in re.split(r"[;；,，、\n]", m.group(1)) if k.strip()
+            ]
+            return
         self._drafts[-1].blocks.append(block)
 
     def sections(self) -> list[ParsedSection]:
         anchors = self._anchors()
         return [
-            ParsedSection(anchor=anchor, heading=d.heading or anchor, path=d.path, text="\n\n".join(d.blocks))
+            ParsedSection(
+                anchor=anchor,
+                heading=d.heading or anchor,
+                path=d.path,
+                text="\n\n".join(d.blocks),
+                keywords=d.keywords,
+            )
             for d, anchor in zip(self._drafts, anchors, strict=True)
             # A heading with no text of its own (a document title above its sections) is no section;
             # its anchor is still reserved so later anchors do not shift when it gains text.

@@ -25,12 +25,15 @@ EN_STOP = frozenset(
     hers him his how i if in into is it its itself just me more most my myself no nor not of off on once
     only or other our ours out over own same she should so some such than that the their them then there
     these they this those through to too under until up very was we were what when where which while who
-    whom why will with would you your yours please tell know get got want need much many does anyone""".split()  # noqa: SIM905
+    whom why will with would you your yours please tell know get got want need much many does anyone
+    s m t d ll ve re im ive dont cant whats hi hello thanks thank company companies acme""".split()  # noqa: SIM905
 )
 ZH_STOP = frozenset(
     """的 了 是 我 我们 你 你们 他 她 吗 呢 吧 啊 呀 么 怎么 怎样 怎么样 如何 什么 多少 几 哪 哪些 哪里 可以 能 能不能 可不可以
     有 有没有 没有 要 需要 会 在 和 与 及 或 或者 就 都 也 还 又 这 那 这个 那个 一个 请问 请 一下 想 想要 知道 公司 给 被 对 把 为
-    一共 总共 加上 几天 多少天 多久 多长 多长时间 本市 下个月 这个月 上个月 下周 现在 目前 应该 是否 是不是 具体 大概 一般 嗯 哦""".split()  # noqa: SIM905
+    一共 总共 加上 几天 多少天 多久 多长 多长时间 本市 下个月 这个月 上个月 下周 现在 目前 应该 是否 是不是 具体 大概 一般 嗯 哦
+    时候 什么时候 今年 明年 去年 这边 那边 这里 那里 的话 回事 怎么回事 意思 什么样 哪天 哪个 几点 几号 几个 多大 多高
+    还有 还是 然后 但是 因为 所以 如果 已经 刚 刚刚 才 再 会不会 能否 可否 怎么办 咋办 咋 呗 啦 嘛 哈 谢谢 你好 您好 麻烦""".split()  # noqa: SIM905
 )
 
 
@@ -46,9 +49,12 @@ def _jieba_ready() -> None:
             jieba.add_word(term, freq=200000)
 
 
+_PAREN_LETTER = re.compile(r"(?<=[0-9a-z])\(([0-9a-z])\)")
+
+
 def normalise(text: str) -> str:
-    """Full-width letters and digits to ASCII (ＰＴＯ, １０), lower case."""
-    return unicodedata.normalize("NFKC", text).lower()
+    """Full-width letters and digits to ASCII (ＰＴＯ, １０), lower case, 401(k) as 401k."""
+    return _PAREN_LETTER.sub(r"\1", unicodedata.normalize("NFKC", text).lower())
 
 
 def words(text: str, *, keep_stopwords: bool = False) -> list[str]:

@@ -638,6 +638,7 @@ class KbSection(Base):
     heading: Mapped[str] = mapped_column(String(300), info=INTERNAL)
     path: Mapped[list[str]] = mapped_column(JSON, info=INTERNAL)
     text: Mapped[str] = mapped_column(Text, info=INTERNAL)
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list, info=INTERNAL)
     document: Mapped[KbDocument] = relationship(back_populates="sections")
 
 

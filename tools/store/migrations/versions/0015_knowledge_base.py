@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("heading", sa.String(length=300), nullable=False),
         sa.Column("path", sa.JSON(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("keywords", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["document_id"], ["kb_documents.id"], name=op.f("fk_kb_sections_document_id_kb_documents")
         ),
