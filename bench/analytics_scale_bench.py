@@ -148,7 +148,9 @@ def main(stores: list[str], employees: int, learning: float, rounds: int) -> Non
                 kind, f"[b]all ({people:,} people, {records:,} learning records)", f"[b]{seconds:.1f}"
             )
             if analysed:
-                seeding.add_row(kind, "VACUUM ANALYZE after the load (not part of seeding)", f"{analysed:.1f}")
+                seeding.add_row(
+                    kind, "VACUUM ANALYZE after the load (not part of seeding)", f"{analysed:.1f}"
+                )
             for q, o50, o95, sql50, h50, h95 in _questions(url, rounds):
                 goal = 1.2 * h50 + 20
                 answers.add_row(

@@ -9,11 +9,13 @@ import asyncio
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from agents import policy_answer
 from hrops.clock import today
 from hrops.settings import Settings, get_settings
 from tools.knowledge import cases
-from tools.knowledge.answer import PolicyAnswer, ask_policy
+from tools.knowledge.answer import PolicyAnswer, ask_policy, cite_sections, question_language
 from tools.knowledge.asker import asker_for
 from tools.knowledge.library import (
     DocumentVersion,
@@ -22,6 +24,8 @@ from tools.knowledge.library import (
     import_documents,
     list_documents,
 )
+from tools.knowledge.personal import personal_answer
+from tools.knowledge.triage import triage
 from tools.store import audit
 from tools.store.db import session_scope
 from tools.store.identity import Principal
@@ -51,7 +55,25 @@ def ask(
 ) -> PolicyAnswer:
     settings = settings or get_settings()
     day = on or today()
-    # Read first, then the model (it writes its own receipt; no write lock held over a network call),
+    # The asker's own figures first (remaining leave, social insurance base, next pay day), read
+    # from their record only and audited; a sensitive question goes to a person before that.
+    if triage(question).route == "policy":
+        with session_scope(settings.db_url, write=True) as session:
+            asker = asker_for(session, who, day)
+            language = question_language(question)
+            if (mine := personal_answer(session, who, question, language, day)) is not None:
+                answer = PolicyAnswer(
+                    question=question,
+                    language=language,
+                    asked_on=day,
+                    status="answered",
+                    text=mine.text,
+                    citations=cite_sections(session, mine.cites, asker, day, language, question),
+                    written_by="your record",
+                )
+                _audit_answer(session, who, answer, day)
+                return answer
+    # Read, then the model (it writes its own receipt; no write lock held over a network call),
     # then the writes: the case and the audit entry.
     with session_scope(settings.db_url) as session:
         asker = asker_for(session, who, day)
@@ -62,24 +84,7 @@ def ask(
     with session_scope(settings.db_url, write=True) as session:
         if answer.status == "handed_off":
             answer.case_id = cases.open_case(session, who, answer, asker).case_id
-        audit.append(
-            session,
-            audit.AuditEvent(
-                actor=who.username,
-                action="kb.answered" if answer.status == "answered" else "kb.handed_off",
-                entity_type="kb_question",
-                details={
-                    "language": answer.language,
-                    "asked_on": day.isoformat(),
-                    "cited": [c.ref + f"@{c.version}" for c in answer.citations],
-                    "handoff": answer.handoff,
-                    "category": answer.category,
-                    "case": answer.case_id,
-                    "correction": answer.correction.correction_id if answer.correction else None,
-                    "written_by": answer.written_by,
-                },
-            ),
-        )
+        _audit_answer(session, who, answer, day)
     return answer
 
 
@@ -109,3 +114,25 @@ def answer_case(
     settings = settings or get_settings()
     with session_scope(settings.db_url, write=True) as session:
         return cases.answer_case(session, who, case_id, text, save_as=save_as, cites=cites)
+
+
+def _audit_answer(session: Session, who: Principal, answer: PolicyAnswer, day: date) -> None:
+    """Ids and citations only: the question's words stay out of the log."""
+    audit.append(
+        session,
+        audit.AuditEvent(
+            actor=who.username,
+            action="kb.answered" if answer.status == "answered" else "kb.handed_off",
+            entity_type="kb_question",
+            details={
+                "language": answer.language,
+                "asked_on": day.isoformat(),
+                "cited": [c.ref + f"@{c.version}" for c in answer.citations],
+                "handoff": answer.handoff,
+                "category": answer.category,
+                "case": answer.case_id,
+                "correction": answer.correction.correction_id if answer.correction else None,
+                "written_by": answer.written_by,
+            },
+        ),
+    )

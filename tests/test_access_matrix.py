@@ -466,6 +466,55 @@ ROUTES: dict[tuple[str, str], Rule] = {
             ),
         ),
     ),
+    # -- the HR policy assistant and its cases (hrops/api/kb_routes.py) --------------------------
+    ("POST", "/api/kb/ask"): Rule(
+        SIGNED_IN,
+        "answered from the policies that apply to the caller, read from their own record",
+        _signed_in_api("/api/kb/ask", "POST", {"question": "how much annual leave do I get?"}),
+    ),
+    ("GET", "/api/kb/documents"): Rule(
+        SIGNED_IN, "the policy documents imported: no personal data", _signed_in_api("/api/kb/documents")
+    ),
+    ("POST", "/api/kb/documents"): Rule(
+        roles("hr_ops", "admin"),
+        "change the policies everyone is answered from",
+        (
+            *_signed_in_api("/api/kb/documents", "POST"),
+            *(
+                Api(r, "POST", "/api/kb/documents", None, 403, "may not change the policy knowledge base")
+                for r in NOT_HR
+            ),
+        ),
+    ),
+    ("GET", "/api/cases"): Rule(
+        SIGNED_IN, "HR ops and admins see every case, anyone else their own", _signed_in_api("/api/cases")
+    ),
+    ("GET", "/api/cases/{case_id}"): Rule(
+        roles("hr_ops", "admin"),
+        "one's own case; HR ops and admins any (another's case is the same 404 as none)",
+        (
+            *_signed_in_api("/api/cases/KB-1"),
+            *(Api(r, "GET", "/api/cases/KB-1", None, 404, f"no case KB-1 for {USERS[r]}") for r in OUTSIDERS),
+        ),
+    ),
+    ("POST", "/api/cases/{case_id}/answer"): Rule(
+        roles("hr_ops", "admin"),
+        "answer a case, tell the asker, keep it as a correction",
+        (
+            *_signed_in_api("/api/cases/KB-1/answer", "POST", {"text": "an answer"}),
+            *(
+                Api(
+                    r,
+                    "POST",
+                    "/api/cases/KB-1/answer",
+                    {"text": "an answer"},
+                    403,
+                    "may not answer policy cases",
+                )
+                for r in NOT_HR
+            ),
+        ),
+    ),
     # -- the web console ------------------------------------------------------------------------
     ("GET", "/console/"): Rule(PUBLIC, "redirects to the sign-in page or the inbox"),
     ("GET", "/console/login"): Rule(PUBLIC, "the sign-in form"),
@@ -892,6 +941,39 @@ COMMANDS: dict[tuple[str, ...], Rule] = {
         roles("hr_ops", "admin"),
         "corrections kept as evaluation cases",
         _each(NOT_HR, ("review", "evals"), "{user} may not"),
+    ),
+    # -- the HR policy assistant and its cases ----------------------------------------------------
+    ("kb", "ask"): Rule(
+        roles(),
+        "anyone, answered from the policies that apply to them and their own record only",
+        _each(
+            ROLES,
+            ("kb", "ask", "how much annual leave does li.wei have left?"),
+            "never another person's",
+            hides=("E1002",),
+            ok=True,
+        ),
+    ),
+    ("kb", "list"): _operator("the policy documents imported: no personal data"),
+    ("kb", "import"): Rule(
+        roles("hr_ops", "admin"),
+        "change the policies everyone is answered from",
+        _each(NOT_HR, ("kb", "import", "{tmp}/policy.md"), "{user} may not change the policy knowledge base"),
+    ),
+    ("cases", "list"): Rule(
+        roles(),
+        "HR ops and admins see every case, anyone else their own",
+        _each(ROLES, ("cases", "list", "--status", "all"), "no cases", ok=True),
+    ),
+    ("cases", "show"): Rule(
+        roles(),
+        "one's own case; HR ops and admins any",
+        _each(ROLES, ("cases", "show", "KB-1"), "no case KB-1"),
+    ),
+    ("cases", "answer"): Rule(
+        roles("hr_ops", "admin"),
+        "answer a case, tell the asker, keep it as a correction",
+        _each(NOT_HR, ("cases", "answer", "KB-1", "an answer"), "{user} may not answer policy cases"),
     ),
     ("receipts", "list"): Rule(
         roles("hr_ops", "admin"),
@@ -1398,7 +1480,8 @@ def _probes(live: bool) -> list[Probe]:
 
 def _written(url: str) -> dict[str, Any]:
     """What a refused probe must leave as it was: HR records, accounts, links, requests, the audit
-    trail (analytics answers and refused questions are kept by design, so they are left out)."""
+    trail (analytics and policy answers, refused questions and reads of one's own figures are kept
+    by design, so they are left out)."""
     from tools.store import models as m
 
     with session_scope(url) as s:
@@ -1418,7 +1501,13 @@ def _written(url: str) -> dict[str, Any]:
         }
         counts["passwords"] = sorted(s.scalars(select(User.password_hash)).all())
         counts["audit"] = sorted(
-            s.scalars(select(AuditEntry.action).where(AuditEntry.action.notlike("analytics.%"))).all()
+            s.scalars(
+                select(AuditEntry.action).where(
+                    AuditEntry.action.notlike("analytics.%"),
+                    AuditEntry.action.notin_(("kb.answered", "kb.handed_off")),
+                    AuditEntry.action.notlike("kb.personal.%"),
+                )
+            ).all()
         )
     return counts
 

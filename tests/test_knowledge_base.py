@@ -63,6 +63,7 @@ def _audits(url: str, action: str) -> list[AuditEntry]:
         return list(s.scalars(select(AuditEntry).where(AuditEntry.action == action)))
 
 
+@pytest.mark.both_stores
 def test_import_versions_and_effective_dates(company: str, tmp_path: Path) -> None:
     from hrops.cli.common import CliError
 
@@ -214,6 +215,7 @@ def test_seed_imports_the_handbook_once(store_url: str) -> None:
     assert again.already_seeded and _count(store_url, KbDocument) == documents
 
 
+@pytest.mark.both_stores
 def test_second_tier_case_answer_and_correction(company: str) -> None:
     from hrops.cli.common import CliError
     from tools.demo_company.handbook import seed_handbook
@@ -277,3 +279,33 @@ def test_second_tier_case_answer_and_correction(company: str) -> None:
         )
     listed = hrops("cases", "list", "--as", "amy.hughes")
     assert sensitive["case_id"] in listed and "bullied" not in listed
+
+
+def test_personal_questions_are_answered_from_the_askers_own_record(company: str) -> None:
+    from tools.demo_company.handbook import seed_handbook
+
+    with session_scope(company, write=True) as s:
+        seed_handbook(s)
+    hrops = _cli()
+    mine = json.loads(
+        hrops("kb", "ask", "how many days of annual leave do I have left?", "--as", "wang.fang", "--json")
+    )
+    assert mine["status"] == "answered" and mine["written_by"] == "your record"
+    assert [c["doc_id"] for c in mine["citations"]] and all(
+        c["doc_id"].endswith(".en") for c in mine["citations"]
+    )
+    assert any(c["anchor"] == "annual-leave-balance" for c in mine["citations"])
+    zh = json.loads(hrops("kb", "ask", "我的社保基数是多少?", "--as", "wang.fang", "--json"))
+    assert (
+        zh["status"] == "answered" and zh["language"] == "zh" and zh["citations"][0]["doc_id"].endswith(".zh")
+    )
+    # Someone else's figures are never read, let alone shown.
+    other = json.loads(
+        hrops("kb", "ask", "how much annual leave does Li Wei have left?", "--as", "wang.fang", "--json")
+    )
+    assert (
+        "never another person's" in other["text"]
+        and other["citations"] == []
+        and "E1002" not in json.dumps(other)
+    )
+    assert _audits(company, "kb.personal.read") and len(_audits(company, "kb.personal.read")) == 2

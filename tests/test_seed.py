@@ -49,7 +49,9 @@ def _digest(url: str) -> str:
     h = hashlib.sha256()
     with engine_for(url).connect() as conn:
         for table in TABLES:
-            cols = [c for c in Base.metadata.tables[table].columns if c.name not in ("created_at", "imported_at")]
+            cols = [
+                c for c in Base.metadata.tables[table].columns if c.name not in ("created_at", "imported_at")
+            ]
             rows = sorted(repr(tuple(_plain(v) for v in row)) for row in conn.execute(select(*cols)))
             for row in rows:
                 h.update(row.encode())

@@ -326,3 +326,7 @@ async def decide(request_id: str, body: DecisionIn, who: Caller, client: Tempora
 from hrops.api.review_routes import router as review_router  # noqa: E402  (it imports Caller above)
 
 app.include_router(review_router)  # /api/reviews: the compliance review queue (docs/review.md)
+
+from hrops.api.kb_routes import router as kb_router  # noqa: E402  (it imports Caller above)
+
+app.include_router(kb_router)  # /api/kb, /api/cases: the HR policy assistant and its cases

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, func, insert, select, update
 
-from tools.demo_company import learning
+from tools.demo_company import learning, time_off
 from tools.demo_company.catalogue import pay_bands
 from tools.demo_company.company import Company, generate, manager_of, title_of
 from tools.demo_company.handbook import seed_handbook
@@ -25,6 +25,7 @@ from tools.store.models import (
     Employee,
     EmployeeAddress,
     JobAssignment,
+    LeaveRecord,
     OrgUnit,
     PayBand,
     Role,
@@ -74,6 +75,7 @@ class SeedReport(BaseModel):
     addresses: int
     courses: int
     learning_records: int
+    leave_records: int = 0  # annual leave taken last and this year (time_off.py)
     policy_documents: int = 0  # the handbook's documents (versions), see handbook.py
     users: int
     seconds: float
@@ -140,6 +142,7 @@ def seed_store(
     tick("generating people", 1, 1)
     with engine_for(url).begin() as conn:  # everything but learning in one transaction
         counts = _write_company(conn, company, tick)
+        counts["leave_records"] = _insert(conn, LeaveRecord, time_off.rows(company, options.seed))
         accounts = _write_users(conn, company, options.seed)
         advance_sequences(conn)  # units and courses came with their ids
     counts["learning_records"] = _write_learning(url, company, options, tick)

@@ -143,6 +143,26 @@ def _supported(found: SearchResult, language: Language) -> Handoff | None:
     return None
 
 
+def cite_sections(
+    session: Session, refs: list[str], asker: Asker, on: date, language: Language, question: str
+) -> list[Citation]:
+    """Citations for sections named doc_id#anchor (a personal answer's policy), in the version in
+    force for the asker on `on`; the asker's language twin when there is one."""
+    from tools.knowledge.search import family_of, section_in_force
+
+    out: list[Citation] = []
+    asked = words(question)
+    for ref in refs:
+        doc_id, _, anchor = ref.partition("#")
+        twin = f"{family_of(doc_id)}.{language}"
+        p = section_in_force(session, twin, anchor, asker, on) or section_in_force(
+            session, doc_id, anchor, asker, on
+        )
+        if p is not None:
+            out.append(cite(p, asked))
+    return out
+
+
 def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
 

@@ -60,7 +60,7 @@ def label(number: int) -> str:
 
 def parse_label(text: str) -> int:
     raw = text.strip().upper().removeprefix(PREFIX)
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
         raise CaseError(
             f"{text!r} is not a case id; case ids look like {PREFIX}3 (`hrops cases list` shows them)"
         )

@@ -260,6 +260,17 @@ def eligible_documents(session: Session, asker: Asker, on: date) -> list[_Doc]:
     return [d for d in in_force(list(idx.docs.values()), on) if asker.covers(d.scope)]
 
 
+def section_in_force(session: Session, doc_id: str, anchor: str, asker: Asker, on: date) -> Passage | None:
+    """One section of a document as in force for the asker on `on`, or None."""
+    idx = _index(session)
+    for doc in eligible_documents(session, asker, on):
+        if doc.doc_id == doc_id:
+            for sec in idx.sections.values():
+                if sec.document_id == doc.id and sec.anchor == anchor:
+                    return _passage(doc, sec, 0.0, [])
+    return None
+
+
 def search(
     session: Session, question: str, asker: Asker, on: date, *, language: Language, limit: int = 5
 ) -> SearchResult:

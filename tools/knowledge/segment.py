@@ -9,7 +9,7 @@ import logging
 import re
 import threading
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 import jieba
 import snowballstemmer
@@ -73,6 +73,14 @@ def words(text: str, *, keep_stopwords: bool = False) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=200_000)
+def _stem(token: str) -> str:
+    """Snowball's stemmer keeps state between calls: one thread at a time (and each word once,
+    which is most of the time an index build takes)."""
+    with _lock:
+        return _STEMMER.stemWord(token)
+
+
 def _latin(text: str, keep_stopwords: bool) -> list[str]:
     tokens = [t for t in _WORD.findall(text) if keep_stopwords or t not in EN_STOP]
-    return [t if t.isdigit() else _STEMMER.stemWord(t) for t in tokens]
+    return [t if t.isdigit() else _stem(t) for t in tokens]

@@ -82,12 +82,21 @@ NOT_MATCHED: dict[str, str] = {
     "pay_bands.frequency": _CODE,
     "learning_records.score": "a small number that reads like any other: no prompt model carries scores",
     "employee_facts.value": "an imported number that reads like any other: no prompt model carries it",
-    "unanswered_questions.question": "free text: the names, numbers and patterns in it are what is matched",
+    **dict.fromkeys(
+        ("unanswered_questions.question", "kb_cases.question"),
+        "free text: the names, numbers and patterns in it are what is matched",
+    ),
+    "kb_cases.answer": "HR's free text to one asker, never sent to a model",
     **dict.fromkeys(
         ("model_receipts.sent_text", "review_items.prompt", "review_items.output", "review_items.correction"),
         "a copy of what a model received or wrote: its values come from the columns matched here",
     ),
     "review_items.reason": "a reviewer's free text, never sent to a model",
+    "leave_records.leave_type": _CODE,
+    **dict.fromkeys(
+        ("leave_records.start_on", "leave_records.end_on", "leave_records.days"),
+        "a day or a small number that reads like any other: no prompt model carries leave records",
+    ),
 }
 
 _MIN_LENGTH = 2  # a one-letter value would mask every such letter

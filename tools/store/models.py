@@ -689,3 +689,43 @@ class KbCorrection(Base):
     answered_on: Mapped[date] = mapped_column(Date, info=INTERNAL)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
     active: Mapped[bool] = mapped_column(Boolean, default=True, info=INTERNAL)
+
+
+class LeaveType(StrEnum):
+    ANNUAL = "annual"
+    SICK = "sick"
+    MARRIAGE = "marriage"
+    MATERNITY = "maternity"
+    PATERNITY = "paternity"
+    BEREAVEMENT = "bereavement"
+    CHILDCARE = "childcare"
+    UNPAID = "unpaid"
+
+
+class LeaveStatus(StrEnum):
+    APPROVED = "approved"
+    CANCELLED = "cancelled"
+
+
+class LeaveRecord(Base):
+    """Time off booked and approved (or cancelled) in the HR system. An approved record starting
+    after today is booked, not yet taken; a balance counts both (tools/hr/leave.py). Who was away
+    when, and for what, is personal."""
+
+    __tablename__ = "leave_records"
+    __table_args__ = (
+        Index("ix_leave_records_emp_start", "employee_id", "start_on"),
+        CheckConstraint(f"leave_type IN ({_enum_values(LeaveType)})", name="leave_type"),
+        CheckConstraint(f"status IN ({_enum_values(LeaveStatus)})", name="status"),
+        CheckConstraint("days > 0", name="days"),
+        CheckConstraint("end_on >= start_on", name="dates"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, info=INTERNAL)
+    employee_id: Mapped[str] = mapped_column(ForeignKey("employees.id"), info=INTERNAL)
+    leave_type: Mapped[str] = mapped_column(String(20), info=PERSONAL)
+    start_on: Mapped[date] = mapped_column(Date, info=PERSONAL)
+    end_on: Mapped[date] = mapped_column(Date, info=PERSONAL)
+    days: Mapped[Decimal] = mapped_column(Numeric(5, 1), info=PERSONAL)  # working days, half-day steps
+    status: Mapped[str] = mapped_column(String(20), default=LeaveStatus.APPROVED, info=INTERNAL)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
