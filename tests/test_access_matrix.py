@@ -960,6 +960,11 @@ COMMANDS: dict[tuple[str, ...], Rule] = {
         "change the policies everyone is answered from",
         _each(NOT_HR, ("kb", "import", "{tmp}/policy.md"), "{user} may not change the policy knowledge base"),
     ),
+    ("kb", "evals"): Rule(
+        roles("hr_ops", "admin"),
+        "HR's saved answers re-asked as evaluation cases",
+        _each(NOT_HR, ("kb", "evals"), "{user} may not read HR's saved answers"),
+    ),
     ("cases", "list"): Rule(
         roles(),
         "HR ops and admins see every case, anyone else their own",

@@ -258,6 +258,11 @@ def test_second_tier_case_answer_and_correction(company: str) -> None:
     assert reused["status"] == "answered" and reused["correction"]["correction_id"] == 1
     assert reused["text"].startswith("Answered by HR on 2026-11-23:") and answer in reused["text"]
     assert _count(company, KbCase) == 1
+    # The saved answer is an evaluation case: asked again as someone in China, HR's answer comes back.
+    assert "1/1 saved answers given back" in hrops("kb", "evals", "--as", "amy.hughes")
+    exported = Path("corrections.yaml")
+    hrops("kb", "evals", "--export", str(exported), "--as", "admin")
+    assert "expect: correction:1" in exported.read_text(encoding="utf-8")
     # A different question is not answered from it.
     other = json.loads(hrops("kb", "ask", "can I book the company boat?", "--as", "li.wei", "--json"))
     assert other["correction"] is None

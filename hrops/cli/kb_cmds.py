@@ -177,3 +177,43 @@ def ask_cmd(
             + f" (`hrops cases show {answer.case_id}`)",
             highlight=False,
         )
+
+
+@kb_app.command("evals")
+def evals_cmd(
+    export: Path | None = typer.Option(None, "--export", help="Write them as evaluation questions (YAML)"),
+    as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON"),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """HR's saved answers as evaluation cases: ask each saved question again, as someone within its
+    scope, and check that HR's answer comes back (HR ops and admins)."""
+    from hrops.clock import today
+    from tools.knowledge.cases import may_answer
+    from tools.knowledge.evals import check_corrections, export_yaml
+    from tools.store.db import session_scope
+
+    url = store_url()
+    who = _who(as_user)
+    if not may_answer(who):
+        fail(f"{who.username} may not read HR's saved answers: HR ops and admins do")
+    with session_scope(url) as s:
+        if export:
+            export.write_text(export_yaml(s), encoding="utf-8")
+            console.print(f"written: {export}", highlight=False)
+            return
+        checks = check_corrections(s, today())
+    if as_json:
+        console.print_json(data=[c.model_dump(mode="json") for c in checks])
+        return
+    if not checks:
+        console.print('no saved answers yet: `hrops cases answer KB-n "..." --save country` saves one')
+        return
+    table = Table("correction", "question", "asked as", "result")
+    for c in checks:
+        where = c.asked_as.location or c.asked_as.country or "anyone"
+        table.add_row(str(c.correction_id), c.question[:70], where, "ok" if c.ok else f"[red]got {c.got}[/]")
+    console.print(table)
+    passed = sum(c.ok for c in checks)
+    console.print(f"{passed}/{len(checks)} saved answers given back")
+    if passed < len(checks):
+        raise typer.Exit(1)
