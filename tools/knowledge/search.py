@@ -178,22 +178,32 @@ def _paragraphs(text: str) -> list[str]:
     return [p for p in out if p.strip()]
 
 
+class _Memo(dict[str, list[str]]):
+    def __call__(self, text: str) -> list[str]:
+        if text not in self:
+            self[text] = words(text)
+        return self[text]
+
+
 class _Index:
     def __init__(self, docs: list[_Doc], sections: list[_Section]) -> None:
         self.docs = {d.id: d for d in docs}
         self.sections = {s.id: s for s in sections}
         self.whole, self.parts = _Layer(), _Layer()
+        segmented = _Memo()  # titles and heading trails repeat across sections and versions
         for s in sections:
             doc = self.docs[s.document_id]
             label = (
-                words(doc.title)
-                + words(" ".join(s.path[:-1]))
-                + words(s.heading) * HEADING_WEIGHT
+                segmented(doc.title)
+                + segmented(" ".join(s.path[:-1]))
+                + segmented(s.heading) * HEADING_WEIGHT
                 + words(" ".join(s.keywords)) * KEYWORD_WEIGHT
             )
-            self.whole.add(s, label + words(s.text))
-            for para in _paragraphs(s.text):
-                self.parts.add(s, label + words(para))
+            # Each paragraph is segmented once: the whole section is their sum.
+            paragraphs = [words(para) for para in _paragraphs(s.text)]
+            self.whole.add(s, label + [w for para in paragraphs for w in para])
+            for para in paragraphs:
+                self.parts.add(s, label + para)
         self.whole.done()
         self.parts.done()
         self.places = {s.id: m for s in sections if (m := mentions(s.heading))}
