@@ -15,7 +15,7 @@ from agents import policy_answer
 from hrops.clock import today
 from hrops.settings import Settings, get_settings
 from tools.knowledge import cases
-from tools.knowledge.answer import PolicyAnswer, ask_policy, cite_sections, question_language
+from tools.knowledge.answer import PolicyAnswer, ask_policy, cite_sections, question_language, source_line
 from tools.knowledge.asker import asker_for
 from tools.knowledge.library import (
     DocumentVersion,
@@ -62,13 +62,17 @@ def ask(
             asker = asker_for(session, who, day)
             language = question_language(question)
             if (mine := personal_answer(session, who, question, language, day)) is not None:
+                cited = cite_sections(session, mine.cites, asker, day, language, question)
+                rules = "\n".join(
+                    ("依据 " if language == "zh" else "Policy: ") + source_line(c, language) for c in cited
+                )
                 answer = PolicyAnswer(
                     question=question,
                     language=language,
                     asked_on=day,
                     status="answered",
-                    text=mine.text,
-                    citations=cite_sections(session, mine.cites, asker, day, language, question),
+                    text=mine.text + (f"\n{rules}" if rules else ""),
+                    citations=cited,
                     written_by="your record",
                 )
                 _audit_answer(session, who, answer, day)

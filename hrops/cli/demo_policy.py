@@ -11,13 +11,13 @@ from sqlalchemy import select
 from hrops.cli.common import console
 from hrops.cli.demo_cmd import _step
 
-# (asker's location, question): the first four are answered from the handbook; the last has no
-# policy behind it and is handed to HR ops.
+# (asker's location, question): answered from the handbook (the first from the asker's own leave
+# record with the policy it follows); NO_POLICY has no policy behind it and goes to HR ops.
 QUESTIONS = (
     ("Shanghai", "how many days of annual leave do I get?"),
     ("Shanghai", "产假一共有多少天?"),
     ("London", "how do I claim relocation expenses?"),
-    ("Beijing", "社保基数每年什么时候调整?"),
+    ("Beijing", "公积金缴费比例是多少?"),  # Beijing's rate, not Shanghai's
 )
 NO_POLICY = "Can I bring my dog to the office?"
 HR_ANSWER = (
