@@ -314,3 +314,81 @@ def test_personal_questions_are_answered_from_the_askers_own_record(company: str
         and "E1002" not in json.dumps(other)
     )
     assert _audits(company, "kb.personal.read") and len(_audits(company, "kb.personal.read")) == 2
+
+
+def test_every_file_type_imports_and_answers(company: str, tmp_path: Path) -> None:
+    """Word, PDF, a workbook and HTML through `hrops kb import`, each then cited by an answer; a
+    scanned PDF is refused with what to do, and nothing of the batch it came in is imported."""
+    import docx
+    import openpyxl
+    from PIL import Image
+
+    from hrops.cli.common import CliError
+    from tests.test_knowledge_readers import _pdf
+
+    hrops = _cli()
+    word = docx.Document()
+    word.add_heading("Hybrid work", level=0)
+    word.add_heading("Home office allowance", level=1)
+    word.add_paragraph(
+        "Employees working from home two days a week receive CNY 300 a month for internet and power."
+    )
+    word.save(tmp_path / "hybrid.en.docx")
+    _pdf(
+        tmp_path / "lockers.en.pdf",
+        [
+            [
+                "1. Scope",
+                "This rule covers every office.",
+                "2. Bicycle parking",
+                "Bicycles are parked in the basement cage, badge access.",
+            ]
+        ],
+        title="Office facilities",
+    )
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Public holidays 2027"
+    sheet.append(["Date", "Holiday"])
+    sheet.append([date(2027, 10, 1), "National Day"])
+    book.save(tmp_path / "holidays.en.xlsx")
+    (tmp_path / "canteen.en.html").write_text(
+        "<html><head><title>Canteen</title></head><body><h1>Canteen</h1><h2 id='hours'>Opening hours</h2>"
+        "<p>The canteen serves lunch from 11:30 to 13:30 on working days.</p></body></html>",
+        encoding="utf-8",
+    )
+    scan = tmp_path / "scan.png"
+    Image.new("RGB", (200, 100), "white").save(scan)
+    from fpdf import FPDF
+
+    scanned = FPDF()
+    scanned.add_page()
+    scanned.image(str(scan), x=10, y=10, w=100)
+    scanned.output(str(tmp_path / "signed.pdf"))
+
+    files = [
+        str(tmp_path / n) for n in ("hybrid.en.docx", "lockers.en.pdf", "holidays.en.xlsx", "canteen.en.html")
+    ]
+    with pytest.raises(CliError, match="signed.pdf: has no text layer .* run it through OCR"):
+        hrops("kb", "import", *files, str(tmp_path / "signed.pdf"), "--as", "amy.hughes")
+    assert _count(company, KbDocument) == 0
+    out = json.loads(
+        hrops("kb", "import", *files, "--effective-from", "2026-01-01", "--as", "amy.hughes", "--json")
+    )
+    assert [(o["doc_id"], o["status"]) for o in out] == [
+        ("hybrid.en", "new"),
+        ("lockers.en", "new"),
+        ("holidays.en", "new"),
+        ("canteen.en", "new"),
+    ]
+    for question, cited in (
+        ("how much is the home office allowance?", "hybrid.en#home-office-allowance"),
+        ("where do I park my bicycle?", "lockers.en#2-bicycle-parking"),
+        ("is National Day a public holiday in 2027?", "holidays.en#public-holidays-2027"),
+        ("when is the canteen open for lunch?", "canteen.en#hours"),
+    ):
+        answer = json.loads(hrops("kb", "ask", question, "--as", "wang.fang", "--json"))
+        assert (
+            answer["citations"]
+            and answer["citations"][0]["doc_id"] + "#" + answer["citations"][0]["anchor"] == cited
+        ), (question, answer["text"])
