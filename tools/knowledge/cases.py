@@ -150,7 +150,10 @@ def open_case(session: Session, who: Principal, answer: PolicyAnswer, asker: Ask
             recipients=hr_ops(session),
             kind="kb_case_opened",
             subject=f"Policy question {case_id} from {who.display_name} is waiting ({why.replace('_', ' ')})",
-            body=f'`hrops cases show {case_id}` shows it; `hrops cases answer {case_id} "..."` answers it.',
+            body=(
+                f"Open it on the console's Cases page (/console/cases/{case_id}) or with "
+                f'`hrops cases show {case_id}`; answer it there or with `hrops cases answer {case_id} "..."`.'
+            ),
             key=f"kb.case.opened:{case_id}",
         ),
     )
