@@ -23,7 +23,7 @@ from temporalio.client import Client
 
 from agents.assistant.graph import Deps, Reply, build_graph, respond
 from agents.assistant.intake import RequestKind
-from agents.assistant.ports import Refusal, Started
+from agents.assistant.ports import PolicyReply, Refusal, Started
 from hrops.channels.assistant_port import ChatIn, ChatOut, Responder
 from hrops.settings import Settings, get_settings
 from tools.store.identity import Principal
@@ -241,3 +241,10 @@ class ProductServices:
 
         asked = await analytics_service.ask(self.who, question, self.settings)
         return asked.text, asked.refused
+
+    async def policy(self, question: str) -> PolicyReply:
+        from hrops import knowledge_service
+
+        # In a thread: the service is synchronous (a configured model is run with asyncio.run there).
+        answer = await asyncio.to_thread(knowledge_service.ask, self.who, question, settings=self.settings)
+        return PolicyReply(text=answer.text, handed_off=answer.status == "handed_off", case_id=answer.case_id)

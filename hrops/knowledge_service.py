@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from agents import policy_answer
 from hrops.clock import today
 from hrops.settings import Settings, get_settings
-from tools.knowledge import cases
+from tools.knowledge import cases, embeddings
 from tools.knowledge.answer import PolicyAnswer, ask_policy, cite_sections, question_language, source_line
 from tools.knowledge.asker import asker_for
 from tools.knowledge.library import (
@@ -39,7 +39,9 @@ def import_files(
 ) -> list[ImportOutcome]:
     settings = settings or get_settings()
     with session_scope(settings.db_url, write=True) as session:
-        return import_documents(session, who, paths, overrides)
+        outcomes = import_documents(session, who, paths, overrides)
+    embeddings.index_after_import(settings)  # nothing unless HROPS_EMBEDDING_MODEL is set
+    return outcomes
 
 
 def documents(

@@ -96,6 +96,23 @@ class Settings(BaseSettings):
         'endpoint), e.g. `{"vllm.corp.internal:8000": ["identity", "personal"]}`. An endpoint not listed '
         "sees none of them: they are replaced by placeholders and re-filled locally (docs/security.md).",
     )
+    embedding_model: str | None = Field(
+        None,
+        description="Embedding model for the policy search, in pydantic-ai's names "
+        "(`openai:text-embedding-3-small`, `ollama:bge-m3`). Set: policy sections and questions are embedded "
+        "(through the same masking, receipts and audit as model calls) and the search fuses word matching "
+        "with embedding similarity. Unset: word matching only, nothing is sent.",
+    )
+    embedding_base_url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible embeddings endpoint (vLLM, Ollama's `/v1`, a gateway). "
+        "Unset: HROPS_MODEL_BASE_URL, else the provider's own.",
+    )
+    embedding_api_key: SecretStr | None = Field(
+        None,
+        description="API key for the embeddings endpoint. Unset: HROPS_MODEL_API_KEY when the embeddings go "
+        "to HROPS_MODEL_BASE_URL, else the provider's own variable (`OPENAI_API_KEY`).",
+    )
 
     browser_path: Path | None = Field(
         None, description="Chromium used for legacy-system automation. Unset: found on PATH."

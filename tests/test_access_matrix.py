@@ -162,6 +162,7 @@ NOT_HR = OUTSIDERS  # roles without hr_ops or admin
 NOT_ADMIN = (*OUTSIDERS, "hr_ops")
 NOT_VISIBLE = f"no request {REQ} that you may see"
 LEAKS = ("li.wei", "awaiting_approval", "waiting for")  # what only people who may see REQ learn
+CASES_REFUSED = "Policy cases are answered by HR ops and admins"  # the console's Cases pages
 
 
 def _signed_in_api(path: str, method: str = "GET", json: Any = None) -> tuple[Api, ...]:
@@ -688,6 +689,57 @@ ROUTES: dict[tuple[str, str], Rule] = {
         ),
     ),
     ("GET", "/console/tools"): Rule(SIGNED_IN, "the tool catalogue", (_to_login("GET", "/console/tools"),)),
+    ("GET", "/console/policy"): Rule(
+        SIGNED_IN,
+        "the policy question form and one's own handed-off questions",
+        (_to_login("GET", "/console/policy"),),
+    ),
+    ("POST", "/console/policy"): Rule(
+        SIGNED_IN,
+        "as POST /api/kb/ask: answered from the policies that apply to the asker",
+        (
+            _to_login("POST", "/console/policy", {"question": "how much annual leave do I get?"}),
+            Page(
+                "employee",
+                "POST",
+                "/console/policy",
+                {"question": "how much annual leave do I get?"},
+                403,
+                "form token",
+                csrf=False,
+            ),
+        ),
+    ),
+    ("GET", "/console/cases"): Rule(
+        roles("hr_ops", "admin"),
+        "the open policy cases: everyone's questions",
+        (
+            _to_login("GET", "/console/cases"),
+            *(Page(r, "GET", "/console/cases", None, 403, CASES_REFUSED) for r in NOT_HR),
+        ),
+    ),
+    ("GET", "/console/cases/{case_id}"): Rule(
+        roles("hr_ops", "admin"),
+        "one case with its question, draft and the answer form",
+        (
+            _to_login("GET", "/console/cases/KB-1"),
+            *(Page(r, "GET", "/console/cases/KB-1", None, 403, CASES_REFUSED) for r in NOT_HR),
+        ),
+    ),
+    ("POST", "/console/cases/{case_id}/answer"): Rule(
+        roles("hr_ops", "admin"),
+        "as POST /api/cases/{case_id}/answer (the service refuses one's own question)",
+        (
+            _to_login("POST", "/console/cases/KB-1/answer", {"text": "an answer"}),
+            *(
+                Page(r, "POST", "/console/cases/KB-1/answer", {"text": "an answer"}, 403, CASES_REFUSED)
+                for r in NOT_HR
+            ),
+            Page(
+                "hr_ops", "POST", "/console/cases/KB-1/answer", {"text": "x"}, 403, "form token", csrf=False
+            ),
+        ),
+    ),
     # -- chat platforms ---------------------------------------------------------------------------
     ("POST", "/channels/slack/events"): Rule(
         PLATFORM,

@@ -5,6 +5,7 @@ answers data questions and status, and refuses what it must not do (nothing star
 from __future__ import annotations
 
 import asyncio
+import re
 
 from sqlalchemy import func, select
 
@@ -111,3 +112,106 @@ async def test_the_web_chat_and_every_channel_reach_the_assistant(temporal_env, 
             assert again.status_code == 409  # the same message is answered once
     finally:  # the next test gets an app with no channels or client of this one
         app.state.client = app.state.channels = None
+
+
+# -- policy questions: routed to the policy assistant (no workflow involved, so no Temporal client) --
+
+
+def _handbook(url: str) -> None:
+    from tools.demo_company.handbook import seed_handbook
+
+    with session_scope(url, write=True) as s:
+        seed_handbook(s)
+
+
+def _cases(url: str) -> list[tuple[str, str]]:
+    """The policy cases opened: (case id, asker)."""
+    from tools.knowledge.cases import label
+    from tools.store.models import KbCase
+
+    with session_scope(url) as s:
+        return [(label(c.id), c.asker) for c in s.scalars(select(KbCase).order_by(KbCase.id))]
+
+
+async def test_policy_questions_are_answered_from_the_handbook_with_citations(company) -> None:
+    _handbook(company)
+    wang = _who(company, "wang.fang")
+    english = await assistant_service.chat(None, wang, "p1", "how do I claim relocation expenses?")
+    assert english.outcome.intent == "policy_question" and english.outcome.case_id is None
+    assert re.search(r"[a-z-]+\.en#[a-z0-9-]+", english.text) and "> " in english.text  # quoted, cited
+    chinese = await assistant_service.chat(None, wang, "p1", "产假有多少天?")
+    assert chinese.outcome.intent == "policy_question" and chinese.outcome.case_id is None
+    assert re.search(r"[a-z-]+\.zh#[a-z0-9-]+", chinese.text) and chinese.text.startswith("根据")
+    assert _cases(company) == [] and _requests(company) == 0
+
+
+async def test_a_sensitive_message_opens_a_case_and_says_so(company) -> None:
+    _handbook(company)
+    wang = _who(company, "wang.fang")
+    reply = await assistant_service.chat(None, wang, "p2", "I'm being harassed by a colleague")
+    case_id = reply.outcome.case_id
+    assert reply.outcome.intent == "policy_question" and case_id and case_id.startswith("KB-")
+    assert f"Your question is case {case_id}." in reply.text and "in confidence" in reply.text
+    assert _cases(company) == [(case_id, "wang.fang")]
+    zh = await assistant_service.chat(None, wang, "p2", "我想找HR的人聊聊")
+    assert zh.outcome.case_id and f"问题编号 {zh.outcome.case_id}" in zh.text and len(_cases(company)) == 2
+
+
+async def test_data_questions_and_requests_are_not_taken_for_policy_questions(company) -> None:
+    _handbook(company)
+    amy = _who(company, "amy.hughes")
+    data = await assistant_service.chat(None, amy, "p3", "headcount by location")
+    assert data.outcome.intent == "data_question" and "Shanghai" in data.text
+    request = await assistant_service.chat(None, amy, "p3", "王芳职位变更")
+    assert request.outcome.intent == "request" and request.outcome.asked == "new_title"
+    assert _cases(company) == []
+
+
+async def test_the_thread_stays_usable_after_a_policy_question(company) -> None:
+    """A policy question asked while a request is being filled in is answered, and the request goes
+    on where it was; after it, the next message is read afresh."""
+    _handbook(company)
+    amy = _who(company, "amy.hughes")
+
+    async def say(text: str):  # noqa: ANN202
+        return await assistant_service.chat(None, amy, "p4", text)
+
+    first = await say("promote Wang Fang to Senior Data Engineer")
+    assert first.outcome.asked == "effective_on"
+    aside = await say("what is the probation period?")
+    assert aside.outcome.intent == "policy_question" and aside.outcome.asked == "effective_on"
+    assert "#" in aside.text and aside.text.endswith("Back to your request: " + first.text)
+    summary = await say("2026-12-01")
+    assert (
+        summary.outcome.awaiting_confirmation
+        and summary.outcome.fields["new_title"] == "Senior Data Engineer"
+    )
+    waiting = await say("几号发工资?")  # asked before saying yes: answered, the confirmation still open
+    assert waiting.outcome.intent == "policy_question" and waiting.outcome.awaiting_confirmation
+    assert "确认发起吗" in waiting.text
+    dropped = await say("no")
+    assert dropped.outcome.intent == "cancelled" and _requests(company) == 0
+    after = await say("when is payday?")
+    assert after.outcome.intent == "policy_question" and after.outcome.asked is None and "#" in after.text
+
+
+async def test_with_a_model_policy_questions_are_read_and_sensitive_ones_never_sent(
+    store_url, monkeypatch
+) -> None:
+    from agents.assistant.intake import Intent
+    from agents.assistant.intake_agent import read_message
+    from hrops.settings import get_settings
+    from tests.fake_openai import fake_openai
+    from tests.test_intake import _use_model
+
+    message = "can I bring my dog to the office?"  # not a topic the offline reader knows
+    reworded = {"language": "en", "intent": "policy_question", "question": "pets at work policy"}
+    with fake_openai(reworded) as (base_url, seen):
+        _use_model(monkeypatch, base_url)
+        sensitive = await read_message("I'm being harassed by a colleague", TODAY, get_settings())
+        assert sensitive.intake.intent is Intent.POLICY_QUESTION and sensitive.by == "offline" and seen == []
+        reading = await read_message(message, TODAY, get_settings())
+    assert reading.offline.intent is Intent.UNKNOWN and reading.by == "model"
+    assert reading.intake.intent is Intent.POLICY_QUESTION and reading.intake.question == message  # as typed
+    tool = seen[0]["body"]["tools"][0]["function"]["parameters"]
+    assert "policy_question" in str(tool)  # the output schema offers the intent

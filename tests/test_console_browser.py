@@ -307,3 +307,32 @@ async def test_a_manager_asks_a_data_question_and_sees_only_their_organisation(d
     )
     assert labels and set(labels) <= set(shown)
     await shot(boss_page, "08-analytics-manager", full=True)
+
+
+async def test_a_policy_question_is_answered_or_handed_to_hr_who_answer_in_the_console(
+    data_console: Console,
+) -> None:
+    """An employee asks: a quoted, cited answer; then a question the policies do not answer goes to
+    HR ops, who answer it on the case page; the employee finds the answer under My questions."""
+    ops, _, _, _, outsider, _ = _people(data_console.store)
+    asker = await data_console.sign_in(outsider)
+    await asker.goto("/console/policy")
+    await asker.fill("form.ask input[name=question]", "when is the cut-off for payroll changes?")
+    await asker.click("form.ask button")
+    await expect(asker.locator("figure.cite figcaption").first).to_contain_text("version")
+    await asker.fill("form.ask input[name=question]", "can I book the company helicopter for a client visit?")
+    await asker.click("form.ask button")
+    await expect(asker.locator(".handoff")).to_contain_text("Case KB-1")
+    await shot(asker, "10-policy-handed-off", full=True)
+
+    hr = await data_console.sign_in(ops[0])
+    await hr.click("header nav a[href='/console/cases']")
+    await hr.click("a[href='/console/cases/KB-1']")
+    await hr.fill("form.answer-case textarea", "Acme has no helicopter; the travel desk books client travel.")
+    await hr.check("form.answer-case input[name=save_as][value=country]")
+    await shot(hr, "11-case-answer", full=True)
+    await hr.click("form.answer-case button.ok")
+    await expect(hr.locator(".flash.ok")).to_contain_text("KB-1 answered")
+
+    await asker.goto("/console/policy")
+    await expect(asker.locator(".hr-answer")).to_contain_text("the travel desk books client travel")

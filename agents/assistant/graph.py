@@ -1,7 +1,8 @@
 """The chat assistant: one langgraph graph, one checkpointed thread per conversation.
 
     message -> route -> intake -> (request) collect -> ask one missing field | confirm -> dispatch
-                                 (data question) analytics · (decision) decide · (status) · (help)
+                                 (data question) analytics · (policy question) the policy assistant
+                                 (decision) decide · (status) · (help)
                                  (refuse / unknown) a refusal with the reason; nothing starts
 
 A message is read by the offline reader, or with a model configured by the model through the gate
@@ -65,10 +66,10 @@ QUESTIONS = {
 }
 HELP = (
     "I can start HR requests (address, job title, transfer, manager, salary, termination, onboarding, "
-    "market research), answer data questions about your organisation, record approvals "
-    '("approve REQ-12", "reject REQ-12 because ...") and tell you where a request stands. Try: '
-    '"Wang Fang moved to 2 Jinke Road, Shanghai from next Monday" or "attrition in my org last quarter".',
-    "我可以发起人事申请(地址、职位、调动、汇报关系、调薪、离职、入职、市场薪酬调研),回答你所在组织的数据问题,"
+    "market research), answer data questions about your organisation and questions about HR policy, "
+    'record approvals ("approve REQ-12", "reject REQ-12 because ...") and tell you where a request '
+    'stands. Try: "Wang Fang moved to 2 Jinke Road, Shanghai from next Monday" or "attrition in my org last quarter".',
+    "我可以发起人事申请(地址、职位、调动、汇报关系、调薪、离职、入职、市场薪酬调研),回答你所在组织的数据问题和人事制度问题,"
     "记录审批(“批准 REQ-12”、“驳回 REQ-12 原因:……”),并查询申请进度。例如:“王芳下周一起地址改为上海市浦东新区金科路2号”"
     "或“这个月我们单位的学习数据如何?”",
 )
@@ -87,6 +88,7 @@ class Outcome(BaseModel):
     created: bool = False
     decided: str | None = None
     refused: str | None = None
+    case_id: str | None = None  # a policy question handed to HR ops: the case it opened (KB-3)
 
 
 class Reply(BaseModel):
@@ -139,11 +141,13 @@ async def route(state: State, config: RunnableConfig) -> State:
     if pending and state.get("confirm"):
         if YES.match(message):
             return {"intake": {}, "asked": None}
-        return await _fresh(state, config)
+        return _aside(read(message, today()), state) or await _fresh(state, config)
     if pending and (asked := state.get("asked")):
         whole = read(message, today())
         if whole.intent is Intent.REQUEST and whole.kind and len(whole.fields) > 1:
             return await _fresh(state, config)  # a whole new request instead of an answer
+        if asked != "reason" and (aside := _aside(whole, state)):
+            return aside
         if asked == "reason":
             pending = {**pending, "decision": {**pending["decision"], "reason": message.strip()}}
             return {"pending": pending, "asked": None, "intake": {}}
@@ -156,6 +160,14 @@ async def route(state: State, config: RunnableConfig) -> State:
         pending = {**pending, "fields": {**pending["fields"], **got.fields, asked: got.value}}
         return {"pending": pending, "asked": None, "intake": {}}
     return await _fresh(state, config)
+
+
+def _aside(whole: Intake, state: State) -> State | None:
+    """A policy question in the middle of a request ("how much notice do I need?" before confirming a
+    termination): answered, and the request kept where it was, the same question asked again."""
+    if whole.intent is not Intent.POLICY_QUESTION:
+        return None
+    return {"intake": whole.model_dump(mode="json")}
 
 
 async def _read(message: str) -> tuple[Intake, list[str]]:
@@ -191,6 +203,8 @@ async def _fresh(state: State, config: RunnableConfig) -> State:
 def _after_route(state: State) -> str:
     if state.get("reply") and not state.get("intake") and state.get("pending") is None:
         return "done"
+    if (state.get("intake") or {}).get("intent") == Intent.POLICY_QUESTION.value:
+        return "answer"  # also in the middle of a request, which stays pending
     pending = state.get("pending")
     if pending and state.get("confirm") and not state.get("intake"):
         return "dispatch"
@@ -324,13 +338,35 @@ async def decide(state: State, config: RunnableConfig) -> State:
 
 
 async def answer(state: State, config: RunnableConfig) -> State:
-    """Data questions, status, help, refusals and what was not understood."""
+    """Data and policy questions, status, help, refusals and what was not understood."""
     deps = _deps(config)
     intake = Intake.model_validate(state["intake"])
     lang = intake.language
     if intake.intent is Intent.DATA_QUESTION:
         text, refused = await deps.services.ask(intake.question or state["message"])
         return _reply(text, Outcome(intent="data_question", refused=text if refused else None), pending=None)
+    if intake.intent is Intent.POLICY_QUESTION:
+        got = await deps.services.policy(intake.question or state["message"])
+        text = got.text
+        if got.case_id:  # handed to HR ops: the case to follow, answered here or in the console
+            text += "\n" + _say(lang, f"Your question is case {got.case_id}.", f"问题编号 {got.case_id}。")
+        outcome = Outcome(intent="policy_question", case_id=got.case_id)
+        if pending := state.get("pending"):  # asked in the middle of a request: back to it
+            outcome.kind, outcome.asked = pending.get("kind"), state.get("asked")
+            outcome.awaiting_confirmation = bool(state.get("confirm"))
+            if outcome.asked:
+                text += (
+                    "\n\n"
+                    + _say(lang, "Back to your request: ", "回到您的申请:")
+                    + _question(outcome.asked, lang)
+                )
+            elif outcome.awaiting_confirmation:
+                text += "\n\n" + _say(
+                    lang,
+                    "Your request is still waiting: start it? (yes / no)",
+                    "您的申请仍待确认:确认发起吗?(是 / 否)",
+                )
+        return _reply(text, outcome)  # the thread's pending request, if any, is kept as it was
     if intake.intent is Intent.STATUS and intake.status:
         return _reply(await _status(deps, intake, lang), Outcome(intent="status"), pending=None)
     if intake.intent is Intent.HELP:

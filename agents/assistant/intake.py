@@ -1,7 +1,7 @@
 """The chat intake: one chat message, in English or Simplified Chinese, read into a typed `Intake`:
-what the person wants (a request, a data question, a decision, a status look-up, help), the fields
-they gave, what is still missing, what is wrong. Offline and deterministic: this is the default
-model of the assistant, and the cross-check beside an LLM when one is configured.
+what the person wants (a request, a data question, a policy question, a decision, a status look-up,
+help), the fields they gave, what is still missing, what is wrong. Offline and deterministic: this
+is the default model of the assistant, and the cross-check beside an LLM when one is configured.
 
 Like the analytics parser it never guesses. Every part of a message must be placed: a word it
 cannot place lowers the confidence, and below the threshold the intent is `unknown`, with the
@@ -41,6 +41,7 @@ from tools.approvals.rules import ChangeType
 from tools.hr.changes import CURRENCIES, TerminationReason
 from tools.hr.countries import ISO_ALPHA2, POSTCODES
 from tools.hr.dated import MAX_BACKDATE, MAX_POSTDATE
+from tools.knowledge.triage import triage
 from tools.store.models import Employee, JobAssignment, OrgUnit, PayFrequency
 
 THRESHOLD = 0.75
@@ -49,6 +50,7 @@ THRESHOLD = 0.75
 class Intent(StrEnum):
     REQUEST = "request"
     DATA_QUESTION = "data_question"
+    POLICY_QUESTION = "policy_question"
     DECISION = "decision"
     STATUS = "status"
     HELP = "help"
@@ -126,7 +128,11 @@ class Intake(BaseModel):
     problems: list[str] = Field([], description="What is wrong with what was given (impossible dates, ...)")
     decision: DecisionRead | None = None
     status: StatusRead | None = None
-    question: str | None = Field(None, description="A data question, as typed, for the analytics parser")
+    question: str | None = Field(
+        None,
+        description="A data question (for the analytics parser) or a policy question (for the policy "
+        "assistant), as typed",
+    )
     refusal: str | None = Field(None, description="Why the message is refused")
     clarify: str | None = Field(None, description="What to ask back when the message is ambiguous")
     confidence: float = Field(0.0, ge=0, le=1)
@@ -1357,6 +1363,105 @@ def _is_data_question(text: str) -> bool:
     return parsed.query is not None
 
 
+# -- policy questions ------------------------------------------------------------------------------
+
+# What the handbook is about, by its chapters: leave; pay, tax and social insurance; benefits;
+# expenses and travel; working time; performance; joining and leaving; conduct and speaking up.
+POLICY_TOPIC = re.compile(
+    _en(
+        r"(?:annual|marriage|wedding|bereavement|compassionate|unpaid|study|carer'?s?|family|adoption|special|"
+        r"parental|on|take|taking|of|for|request|requesting|apply for|much|more|extra|paid|my) leave|"
+        r"leave (?:policy|policies|balance|entitlement|allowance|days?)|sick|maternity|paternity|childcare|pto|"
+        r"paid time off|time off|days? off|vacation|holidays?|carried over|doctor'?s note|sabbatical|"
+        r"pay ?day|pay date|get paid|payslips?|pay slips?|paychecks?|payroll|overpaid|underpaid|bonus(?:es)?|"
+        r"income tax|tax (?:deductions?|returns?|rates?)|social (?:insurance|security)|contribution base|"
+        r"(?:housing )?provident fund|housing fund|pensions?|401\(?k\)?|cpf|stock options?|vest(?:s|ing)?|"
+        r"insurance|benefits?|allowances?|per diem|stipend|health check|check-?up|eap|counsell?ing|"
+        r"company car|season ticket|shuttle|commut(?:e|ing)|meals?|lunch|training budget|tuition|"
+        r"reimburs(?:e|ed|ement)|expenses?(?: claims?)?|receipts?|relocation|business trips?|business travel|"
+        r"business class|hotel|travel (?:policy|expenses?|booking|class)|client dinner|gifts?|"
+        r"overtime|working hours|office hours|core hours|flexi(?:ble)? ?(?:time|hours|working)|"
+        r"remote work(?:ing)?|work(?:ing)? (?:from|at) home|wfh|hybrid work(?:ing)?|time in lieu|toil|"
+        r"clock(?:ing)? in|attendance|timesheets?|performance (?:review|cycle|rating)s?|ratings?|pip|"
+        r"calibration|check-in|one-to-one|1:1|probation(?:ary)?|notice|reference letter|handover|"
+        r"exit interview|(?:my|the) (?:laptop|badge)|dress code|code of conduct|handbook|polic(?:y|ies)"
+    )
+    + r"|年假|年休假|带薪假|产假|陪产假|护理假|育儿假|婚假|丧假|病假|事假|家庭假|调休|补休|休假|请假|假期|节假日|法定假|"
+    r"结婚|工资|发薪|奖金|年终奖|个税|个人所得税|专项附加扣除|社保|社会保险|五险|一金|公积金|缴费基数|社保基数|医保|"
+    r"保险|生育津贴|股票|期权|福利|补贴|津贴|餐补|饭补|体检|心理咨询|班车|内购|年会|团建|聚餐|培训预算|学费|"
+    r"报销|差旅|出差|搬迁|搬家费|安家费|预算|送礼|加班|工作时间|上班时间|几点到|弹性工作|远程办公|居家办公|在家办公|"
+    r"考勤|打卡|迟到|绩效|自评|校准|一对一|升职|晋升|试用期|转正|通知期|提前.{0,4}通知|入职材料|带哪些材料|"
+    r"离职证明|交接|门禁卡|电脑|竞业|着装|行为准则|员工手册|制度|政策|匿名|举报",
+    re.I,
+)
+# Asked, not told: a question word first, a question mark, or asking what the rules allow.
+POLICY_ASK = re.compile(
+    r"^\s*(?:how|when|what|what's|whats|which|where|who|why|can|could|may|do|does|am|is|are|will|would|"
+    r"should|shall|tell me|explain)(?![A-Za-z])"
+    + r"|[?]|"
+    + _en(r"entitled|eligible|allowed|i'd like to know|i want to know")
+    + r"|吗|么|呢|多少|几|怎么|怎样|如何|什么|哪|是否|能否|可否|可以|能不能|可不可以|有没有|多久|多长|请问|规定",
+    re.I,
+)
+# Figures about the organisation, not rules about the asker: those stay data questions.
+ORG_FIGURES = re.compile(
+    _en(
+        r"how many (?:people|employees|staff|heads|colleagues|men|women)|headcount|attrition|turnover|average|"
+        r"median|trend|breakdown|distribution|per head|(?:by|per|in each|for each) (?:department|team|location|"
+        r"level|unit|org|organi[sz]ation|division|month|quarter|year|gender|site|country|city|manager)"
+    )
+    + r"|多少人|几个人|几人|几位|几名|人数|员工数|离职率|流失率|平均|中位数|趋势|分布|统计|各部门|各团队|各地|各个|按\S{1,6}(?:统计|分)",
+    re.I,
+)
+# A group over a past period ("leave my team took last month"): a figure, even without a figure word.
+GROUP = re.compile(
+    _en(r"(?:my|our|the) (?:team|org|organi[sz]ation|department|unit|division|reports|company)")
+    + r"|我们(?:部门|团队|单位|组|公司)|我的(?:团队|下属)|全公司",
+    re.I,
+)
+PAST = re.compile(
+    _en(r"(?:last|previous|past) (?:week|month|quarter|year)|year to date|ytd")
+    + r"|上个?月|上季度|去年|上半年|今年以来",
+    re.I,
+)
+
+
+def _policy(
+    text: str, lang: Literal["en", "zh"], message: str, request: Callable[[], Intake | None]
+) -> Intake | None:
+    """A question for the policy assistant, or None. Sensitive matters and asking for a person go there
+    (a person in HR takes them) unless the message is a confident request about someone else ("dismiss
+    Tom Baker for harassment"); a policy topic goes there when asked as a question and it is not about
+    the organisation's figures (the analytics reader's) nor a confident request."""
+    routed = triage(text).route
+    if routed == "policy":
+        if not (POLICY_TOPIC.search(text) and POLICY_ASK.search(text)) or ORG_FIGURES.search(text):
+            return None
+        if GROUP.search(text) and PAST.search(text):
+            return None
+    if parse_question(text).query is not None:
+        return None
+    reading = request()
+    if (
+        reading is not None
+        and reading.confidence >= THRESHOLD
+        and (routed == "policy" or reading.fields.get("employee") not in (None, "me"))
+    ):
+        return None
+    meaning = {
+        "policy": "a policy question (for the policy assistant)",
+        "sensitive": "a sensitive matter (for a person in HR)",
+        "person": "asks for a person in HR",
+    }[routed]
+    return Intake(
+        language=lang,
+        intent=Intent.POLICY_QUESTION,
+        question=message.strip(),
+        confidence=1.0,
+        understood=[f"{text} = {meaning}"],
+    )
+
+
 # -- requests: which kind -------------------------------------------------------------------------
 
 ONBOARD_TRIGGER = re.compile(
@@ -2235,9 +2340,10 @@ def read(message: str, today: date, known: KnownWords | None = None) -> Intake:
 
     In this order: a refusal (instructions to the assistant, changes for everyone) before anything
     else; help; a status look-up (REQ-12 进度, my approvals); a decision (approve REQ-12); market
-    research; a data question (handed over as typed); one request kind and its fields. Two kinds in one
-    message, or too much left unread (confidence below THRESHOLD), is `unknown` with the nearest
-    messages understood."""
+    research; a policy question or a sensitive matter (handed over as typed; also a decision that names
+    no request, "通过试用期后有什么福利?"); a data question (handed over as typed); one request kind and
+    its fields. Two kinds in one message, or too much left unread (confidence below THRESHOLD), is
+    `unknown` with the nearest messages understood."""
     known = known or KnownWords()
     text = _normalise(message)
     lang: Literal["en", "zh"] = "zh" if _is_zh(text) else "en"
@@ -2251,15 +2357,27 @@ def read(message: str, today: date, known: KnownWords | None = None) -> Intake:
     if HELP.match(text):
         return Intake(language=lang, intent=Intent.HELP, confidence=1.0, understood=[f"{text} = help"])
     st = _State(" " + text + " ")
-    if status := _status(_State(st.text), lang, known):
-        return status
-    if decision := _decision(_State(st.text), lang):
-        return decision
-    if COMP_TRIGGER.search(text) and not (ONBOARD_TRIGGER.search(text) or REQUEST_ID.search(text)):
-        return _request(st, lang, RequestKind.COMP_RESEARCH, today, known)
     probe = _State(st.text)
     _take_dates(probe, today)  # "move E1042 to Finance from 1 Jan": the destination is Finance
     kinds = _kinds(text, known, probe.text)
+    one = kinds[0] if len(kinds) == 1 else None
+
+    def policy() -> Intake | None:
+        return _policy(
+            text, lang, message, lambda: one and _request(_State(st.text), lang, one, today, known)
+        )
+
+    if status := _status(_State(st.text), lang, known):
+        return status
+    if decision := _decision(_State(st.text), lang):
+        # "通过试用期后有什么福利?" starts like "通过" (approve) but names no request: a policy question
+        if decision.decision and decision.decision.request_id is None and (asked := policy()):
+            return asked
+        return decision
+    if COMP_TRIGGER.search(text) and not (ONBOARD_TRIGGER.search(text) or REQUEST_ID.search(text)):
+        return _request(st, lang, RequestKind.COMP_RESEARCH, today, known)
+    if asked := policy():
+        return asked
     data = _is_data_question(text)
     if data and (not kinds or DATA_CUE.search(text) or QUESTION_FORM.search(text)):
         return Intake(

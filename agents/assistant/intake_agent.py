@@ -10,7 +10,9 @@ values the offline reading found in the message (names, address, amounts) masked
 - the reading is settled like the parser's own: only the kind's fields, real dates within the
   limits, pay above zero in a currency we pay in, `missing` recomputed;
 - people, names and request ids must appear in the message as typed: a model does not invent them;
-- when the model does not understand a message the parser does, the parser's reading is used.
+- when the model does not understand a message the parser does, the parser's reading is used;
+- a sensitive matter (harassment, health, ...) or asking for a person in HR, as the policy assistant's
+  triage reads it, is never sent to the model: it goes to the policy assistant, which hands it to HR.
 The parser's reading goes along, with the differences in words, for the assistant to confirm.
 """
 
@@ -28,6 +30,7 @@ from pydantic_ai.models.function import AgentInfo
 from agents.assistant.intake import REQUEST_ID, Intake, Intent, KnownWords, read, settle
 from agents.models import OFFLINE, OfflineFn, build_model, prompt_json
 from hrops.settings import Settings
+from tools.knowledge.triage import triage
 from tools.privacy.classes import DataClass
 from tools.privacy.redaction import Hint, hinted
 
@@ -36,10 +39,14 @@ AGENT_NAME = "intake_reader"
 INSTRUCTIONS = (
     "You read one chat message to an HR operations assistant, in English or Chinese, into the output "
     "schema. intent: request (kind: address_change, job_title, transfer, manager_change, salary_change, "
-    "termination, onboarding, comp_research), data_question (questions about HR or learning figures), "
-    "decision (approve or reject a request id like REQ-12; a rejection needs a reason), status (where a "
-    "request is), help, refuse, or unknown. Put in `fields` only what the message says, with these names: "
-    "employee and manager exactly as typed (a name or an id like E0042), effective_on / start_date as "
+    "termination, onboarding, comp_research), data_question (questions about HR or learning figures of "
+    "the organisation: headcount, attrition, pay statistics, learning), policy_question (what the HR "
+    "policies say or what the asker is entitled to: leave, pay day, social insurance, benefits, expenses, "
+    "working time, probation and notice; also asking for a person in HR, and sensitive matters such as "
+    "harassment, discrimination or health), decision (approve or reject a request id like REQ-12; a "
+    "rejection needs a reason), status (where a request is), help, refuse, or unknown. Put in `fields` "
+    "only what the message says, with these names: employee and manager exactly as typed (a name or an "
+    "id like E0042), effective_on / start_date as "
     "ISO dates resolved against the `today` given, line1 line2 city region postcode country (ISO 3166 "
     "alpha-2) for addresses, new_title, org_unit, location, amount (a plain number, 36.5万 = 365000), "
     "currency (ISO 4217), frequency (annual, monthly, hourly), increase_percent, reason_code (better_offer, "
@@ -134,8 +141,8 @@ def guarded(model: Intake, message: str, today: date) -> Intake:
     if model.status and model.status.request_id and model.status.request_id not in ids:
         dropped.append(f"request {model.status.request_id} is not in the message")
         update["status"] = model.status.model_copy(update={"request_id": None})
-    if model.intent is Intent.DATA_QUESTION:
-        update["question"] = message.strip()
+    if model.intent in (Intent.DATA_QUESTION, Intent.POLICY_QUESTION):
+        update["question"] = message.strip()  # as typed: the model's wording (masked values) is not passed on
     update["not_understood"] = model.not_understood + dropped
     return settle(model.model_copy(update=update), today)
 
@@ -166,6 +173,8 @@ async def read_message(
     offline = read(message, today, known)
     if offline.intent is Intent.REFUSE:
         return Reading(intake=offline, offline=offline, by="offline")
+    if offline.intent is Intent.POLICY_QUESTION and triage(message).route != "policy":
+        return Reading(intake=offline, offline=offline, by="offline")  # a person's matter stays in-house
     with hinted(hints_of(offline)):
         result = await reader(settings, known).run(
             IntakePrompt(message=message, today=today).model_dump_json()

@@ -19,6 +19,15 @@ class Started(BaseModel):
     created: bool  # False: the same request was already under way
 
 
+class PolicyReply(BaseModel):
+    """A policy question answered for the asker: the answer as quoted (its citations in the text), or
+    handed to HR ops with the case it opened."""
+
+    text: str
+    handed_off: bool
+    case_id: str | None = None  # the case a hand-off opened, e.g. KB-3
+
+
 class Services(Protocol):
     db_url: str
 
@@ -38,4 +47,9 @@ class Services(Protocol):
 
     async def ask(self, question: str) -> tuple[str, bool]:
         """A data question answered for the asker: (text, refused)."""
+        ...
+
+    async def policy(self, question: str) -> PolicyReply:
+        """A policy question answered for the asker from the policies that apply to them, or handed
+        to HR ops as a case (sensitive matters, asking for a person, nothing to quote)."""
         ...

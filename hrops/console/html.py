@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 
+from tools.knowledge.cases import ANSWERERS
 from tools.market.tools import RESEARCHERS
 from tools.store.identity import Principal
 from tools.store.models import Role
@@ -29,10 +30,13 @@ class View:
 
 # Roles that read published market research (the same as may request it).
 COMP_READERS = RESEARCHERS  # who reads market reports: who may request them
+CASE_ANSWERERS = ANSWERERS  # who answers policy cases: HR ops and admins
 NAV: tuple[tuple[str, str, frozenset[Role] | None], ...] = (
     ("chat", "/console/chat", None),
     ("approvals", "/console/approvals", None),
     ("analytics", "/console/analytics", None),
+    ("policy", "/console/policy", None),
+    ("cases", "/console/cases", CASE_ANSWERERS),
     ("comp", "/console/comp", COMP_READERS),
     ("tools", "/console/tools", None),
 )

@@ -24,17 +24,31 @@ from sqlalchemy import or_, select
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from hrops import knowledge_service
 from hrops import request_service as svc
 from hrops.console import session as sessions
 from hrops.console import views
-from hrops.console.html import COMP_READERS, View, e, form, hidden, page, section, table
+from hrops.console.html import (
+    CASE_ANSWERERS,
+    COMP_READERS,
+    View,
+    e,
+    form,
+    hidden,
+    page,
+    section,
+    table,
+)
 from hrops.console.i18n import LANGS, pick_lang, words
 from hrops.settings import Settings, get_settings
+from tools.knowledge import cases
+from tools.knowledge.answer import PolicyAnswer
+from tools.knowledge.cases import Case, CaseError
 from tools.market.tools import report_files
 from tools.privacy import receipts
 from tools.store.db import session_scope
 from tools.store.identity import ALL_SEEING, Principal
-from tools.store.models import User
+from tools.store.models import KbCase, User
 from tools.store.passwords import dummy_check, fingerprint, verify_password
 from workflows.approvals import Verdict
 from workflows.legacy_sync.messages import RESOLVER_ROLES, Action, LegacySyncState
@@ -58,6 +72,7 @@ _failures: dict[str, deque[float]] = {}
 # The chat as shown in this process (the conversation's state itself is the assistant's, durable).
 _transcripts: OrderedDict[tuple[str, str], deque[dict[str, Any]]] = OrderedDict()
 MAX_THREADS, MAX_MESSAGES = 500, 40
+MY_CASES = 30  # the asker's own policy questions shown under the form, newest first
 
 
 @dataclass
@@ -534,6 +549,158 @@ async def analytics_ask(c: Ctx = C) -> Response:
     asked = await analytics_service.ask(c.who, question)
     body = _ask_form(c, question) + views.answer(c.view(), asked)
     return c.html(c.w["analytics"], body, "analytics")
+
+
+# -- policy questions (everyone) and the cases HR ops answer ------------------------------------
+
+
+def _policy_form(c: Ctx, question: str = "") -> str:
+    w = c.w
+    return (
+        form(
+            c.view(),
+            "/console/policy",
+            f'<input name="question" required maxlength="2000" value="{e(question)}" autofocus'
+            f' aria-label="{e(w["question"])}" placeholder="{e(w["question"])}">'
+            f'<button class="ok">{e(w["ask"])}</button>',
+            "ask",
+        )
+        + f'<p class="also">{e(w["policy_examples"])}</p>'
+    )
+
+
+def _cases_where(cfg: Settings, who: Principal, *where: Any, order: Any, limit: int) -> list[Case]:
+    """Cases picked by `where`, in `order`, as the service shows them to `who` (`get_case` checks
+    who may see each; the rows are already loaded, so it reads nothing more)."""
+    with session_scope(cfg.db_url) as s:
+        rows = s.scalars(select(KbCase).where(*where).order_by(order).limit(limit)).all()
+        return [cases.get_case(s, who, cases.label(r.id)) for r in rows]
+
+
+def _my_cases(cfg: Settings, who: Principal) -> list[Case]:
+    # Not `open_cases`: for HR ops it lists everyone's, oldest first, and stops at 100.
+    return _cases_where(cfg, who, KbCase.asker == who.username, order=KbCase.id.desc(), limit=MY_CASES)
+
+
+async def _policy_page(c: Ctx, question: str = "", answered: PolicyAnswer | None = None) -> Response:
+    assert c.who is not None
+    w, v = c.w, c.view()
+    mine = await asyncio.to_thread(_my_cases, c.settings, c.who)
+    body = f'<p class="also">{e(w["policy_intro"])}</p>' + _policy_form(c, question)
+    if answered is not None:
+        body += views.policy_answer(v, answered)
+    body += section(w["my_questions"], views.my_questions(v, mine))
+    return c.html(w["policy"], body, "policy")
+
+
+@router.get("/policy")
+async def policy_page(c: Ctx = C) -> Response:
+    if c.who is None:
+        return c.to_login()
+    return await _policy_page(c)
+
+
+@router.post("/policy")
+async def policy_ask(c: Ctx = C) -> Response:
+    """The question travels in the body; answered from the policies that apply to the asker, or
+    handed to HR ops as a case (the service opens it and audits the answer, never the words)."""
+    f = await c.form()
+    if c.who is None:
+        return c.to_login()
+    question = f.get("question", "").strip()[:2000]
+    if not question:
+        return c.redirect("/console/policy")
+    answered = await asyncio.to_thread(knowledge_service.ask, c.who, question, None, c.settings)
+    return await _policy_page(c, question, answered)
+
+
+def _may_answer(c: Ctx) -> bool:
+    return c.who is not None and c.who.has(*CASE_ANSWERERS)
+
+
+@router.get("/cases")
+async def cases_page(status: str = "open", c: Ctx = C) -> Response:
+    if c.who is None:
+        return c.to_login()
+    if not _may_answer(c):
+        return c.forbidden(c.w["cases_forbidden"])
+    if status == "answered":  # the latest answers first: the queue of open ones is oldest first
+        found = await asyncio.to_thread(
+            _cases_where,
+            c.settings,
+            c.who,
+            KbCase.status == "answered",
+            order=KbCase.answered_at.desc(),
+            limit=100,
+        )
+    else:
+        status = "open"
+        found = await asyncio.to_thread(knowledge_service.open_cases, c.who, "open", c.settings)
+    return c.html(c.w["cases"], views.case_list(c.view(), found, status), "cases")
+
+
+async def _case(c: Ctx, case_id: str) -> Case | Response:
+    """The case, or the page that says it does not exist (or is not a case id)."""
+    assert c.who is not None
+    try:
+        return await asyncio.to_thread(knowledge_service.case, c.who, case_id[:20], c.settings)
+    except CaseError as err:
+        return c.not_found(str(err))
+
+
+@router.get("/cases/{case_id}")
+async def case_page(case_id: str, c: Ctx = C) -> Response:
+    if c.who is None:
+        return c.to_login()
+    if not _may_answer(c):
+        return c.forbidden(c.w["cases_forbidden"])
+    found = await _case(c, case_id)
+    if isinstance(found, Response):
+        return found
+    return c.html(f"{c.w['case']} {found.case_id}", views.case_page(c.view(), found), "cases")
+
+
+@router.post("/cases/{case_id}/answer")
+async def answer_case(case_id: str, c: Ctx = C) -> Response:
+    """HR's answer through `knowledge_service.answer_case`: it has the last word (one's own
+    question, an answered case, saving a sensitive one are refused with its message)."""
+    f = await c.form()
+    if c.who is None:
+        return c.to_login()
+    if not _may_answer(c):
+        return c.forbidden(c.w["cases_forbidden"])
+    found = await _case(c, case_id)
+    if isinstance(found, Response):
+        return found
+    w = c.w
+    text = f.get("text", "")[:10000]
+    save_as = f.get("save_as", "")
+    refs = views.cited_refs(found)
+    cites = [ref for key, ref in sorted(f.items()) if key.startswith("cite-") and ref in refs]
+    try:
+        if save_as and save_as not in views.SAVE_SCOPES:
+            raise CaseError(w["bad_save_as"])
+        done = await asyncio.to_thread(
+            knowledge_service.answer_case,
+            c.who,
+            found.case_id,
+            text,
+            save_as=save_as or None,  # type: ignore[arg-type]
+            cites=cites,
+            settings=c.settings,
+        )
+    except CaseError as err:
+        said = str(err)
+        status = 403 if "your own question" in said else 409 if " was answered by " in said else 422
+        c.session.say(said, ok=False)
+        now = await _case(c, found.case_id)  # as it stands now (someone else may have answered)
+        shown = now if isinstance(now, Case) else found
+        return c.html(f"{w['case']} {found.case_id}", views.case_page(c.view(), shown, text), "cases", status)
+    said = w["case_answered"].format(case=done.case_id, asker=done.asker)
+    if done.correction_id:
+        said += " " + w["saved_correction"].format(n=done.correction_id) + f" ({save_as})"
+    c.session.say(said)
+    return c.redirect("/console/cases")
 
 
 def _comp_files(settings: Settings, rid: str) -> tuple[Path, Path, Path] | None:

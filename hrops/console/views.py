@@ -1,5 +1,6 @@
 """How a request looks in the console: the preview an approver decides on, the case timeline
-(stages, approval chains, changes, legacy pushes with their evidence, history), analytics answers."""
+(stages, approval chains, changes, legacy pushes with their evidence, history), analytics answers,
+policy answers with their citations, and policy cases as the asker and HR ops see them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from hrops.request_service import AnyState, approval_chains
 from hrops.settings import Settings
 from tools.analytics.ask import Asked
 from tools.analytics.chart import to_svg
+from tools.knowledge.answer import Citation, PolicyAnswer
+from tools.knowledge.cases import Case
 from tools.privacy.receipts import Receipt, counted
 from tools.store.identity import Principal
 from workflows.bulk_change.messages import BulkState
@@ -451,3 +454,172 @@ def inbox_item(v: View, item: Any, state: AnyState | None, who: Principal) -> st
     meta += "</p>"
     body = preview(v, state) if state is not None else ""
     return f'<section class="card item">{head}{meta}{body}{decision_forms(v, rid, "/console/approvals")}</section>'
+
+
+# -- policy questions and cases ----------------------------------------------------------------
+
+
+def citation(v: View, c: Citation) -> str:
+    """The quote as it stands in the policy, and where it stands: title, section, version, date."""
+    w = v.w
+    source = (
+        f"{e(c.title)} · {e(w['section_label'])} “{e(c.heading)}” · {e(w['version'])} {c.version} · "
+        f"{e(w['in_force_from'])} {c.effective_from.isoformat()} · <code>{e(c.ref)}</code>"
+    )
+    return f'<figure class="cite"><blockquote>{e(c.quote)}</blockquote><figcaption>{source}</figcaption></figure>'
+
+
+def policy_answer(v: View, a: PolicyAnswer) -> str:
+    """An answer (quotes with their citations; HR's saved answer; the asker's own figures; a model's
+    grounded text with the quotes under it) or the hand-off with the case it opened."""
+    w = v.w
+    if a.status == "handed_off":
+        case = f"<p><strong>{e(w['handed_to_hr'].format(case=a.case_id))}</strong></p>" if a.case_id else ""
+        return f'<div class="handoff" role="status"><p>{e(a.text)}</p>{case}</div>'
+    cites = "".join(citation(v, c) for c in a.citations)
+    if a.written_by == "quotes" and a.citations and a.correction is None:
+        return f'<div class="answer">{cites}</div>'  # the text is these quotes: shown once, as quotes
+    note = ""
+    if a.written_by == "your record":
+        note = f'<p class="also">{e(w["from_your_record"])}</p>'
+    elif a.written_by != "quotes":
+        note = f'<p class="also">{e(w["written_by_model"].format(model=a.written_by))}</p>'
+    sources = f"<h3>{e(w['sources'])}</h3>{cites}" if cites else ""
+    return f'<div class="answer"><p class="text">{e(a.text)}</p>{note}{sources}</div>'
+
+
+def _status(v: View, c: Case) -> str:
+    if c.status == "answered":
+        return f'<span class="badge stage-completed">{e(v.w["answered_cases"])}</span>'
+    return f'<span class="badge stage-waiting">{e(v.w["waiting_for_hr"])}</span>'
+
+
+def my_questions(v: View, mine: list[Case]) -> str:
+    """The asker's own cases, newest first, with HR's answer once there is one. A sensitive
+    question is folded away (the page may be on a shared screen) but one click opens it."""
+    w = v.w
+    if not mine:
+        return f'<p class="empty">{e(w["no_questions"])}</p>'
+    items = []
+    for c in mine:
+        question = (
+            f'<details><summary>{e(w["confidential"])}</summary><p class="text">{e(c.question)}</p></details>'
+            if c.reason == "sensitive"
+            else f'<p class="text">{e(c.question)}</p>'
+        )
+        answer = ""
+        if c.status == "answered":
+            answer = (
+                f'<div class="hr-answer"><b>{e(w["hr_answer"])}</b> <span class="meta">'
+                f"({e(c.answered_by)}, {e((c.answered_at or '')[:10])})</span>"
+                f'<p class="text">{e(c.answer)}</p></div>'
+            )
+        items.append(
+            f'<li><p class="meta">{e(c.case_id)} · {c.asked_on.isoformat()} {_status(v, c)}</p>{question}{answer}</li>'
+        )
+    return f'<p class="also">{e(w["my_questions_note"])}</p><ol class="questions">{"".join(items)}</ol>'
+
+
+def _reason(v: View, c: Case) -> str:
+    why = v.w.get(f"reason_{c.reason}", c.reason.replace("_", " "))
+    return f"{why} ({c.category})" if c.category else why
+
+
+def case_list(v: View, found: list[Case], status: str) -> str:
+    """Open (or answered) cases for HR ops, oldest first. A sensitive question stays off the list,
+    as in `hrops cases list`: it is read on the case's own page."""
+    w = v.w
+    tabs = " · ".join(
+        f"<strong>{e(w[key])}</strong>"
+        if s == status
+        else f'<a href="/console/cases?status={s}">{e(w[key])}</a>'
+        for s, key in (("open", "open_cases"), ("answered", "answered_cases"))
+    )
+    out = f'<p class="also">{e(w["cases_intro"])}</p><p class="tabs">{tabs}</p>'
+    if not found:
+        return out + f'<p class="empty">{e(w["no_cases"])}</p>'
+    rows = []
+    for c in found:
+        question = w["sensitive_listed"] if c.reason == "sensitive" else c.question[:120]
+        row = [
+            f'<a href="/console/cases/{e(c.case_id)}">{e(c.case_id)}</a>',
+            e(c.asker),
+            c.asked_on.isoformat(),
+            e(_reason(v, c)),
+            e(question),
+        ]
+        if status == "answered":
+            row.append(e(c.answered_by))
+        rows.append(row)
+    head = [e(w["case"]), e(w["asked_by"]), e(w["asked_on"]), e(w["why_handed"]), e(w["question"])]
+    if status == "answered":
+        head.append(e(w["answered_by"]))
+    return out + table(head, rows, "data cases")
+
+
+SAVE_SCOPES = ("location", "country", "everyone")
+
+
+def cited_refs(c: Case) -> list[str]:
+    """The sections the search found for a case, as doc#anchor (what a correction may cite)."""
+    return list(dict.fromkeys(r.rsplit("@", 1)[0] for r in c.retrieved))[:10]
+
+
+def case_page(v: View, c: Case, typed: str = "") -> str:
+    """One case: the question, why it came to HR, what was found, the draft, and the answer or the
+    form to answer it (with saving it as a correction; not for one's own question)."""
+    w = v.w
+    head = (
+        f'<p class="meta">{e(w["asked_by"])} {e(c.asker)} · {c.asked_on.isoformat()} · {e(c.language)} '
+        f"{_status(v, c)}</p>"
+    )
+    body = head + section(w["question"], f'<p class="text">{e(c.question)}</p>')
+    body += section(w["why_handed"], f"<p>{e(_reason(v, c))}</p>")
+    found = (
+        "<ul>" + "".join(f"<li><code>{e(r)}</code></li>" for r in c.retrieved) + "</ul>"
+        if c.retrieved
+        else f'<p class="also">{e(w["found_none"])}</p>'
+    )
+    body += section(w["found"], found)
+    if c.draft:
+        body += section(w["draft"], f'<p class="text">{e(c.draft)}</p>')
+    if c.status == "answered":
+        saved = f" · {e(w['saved_correction'].format(n=c.correction_id))}" if c.correction_id else ""
+        body += section(
+            w["hr_answer"],
+            f'<p class="meta">{e(w["answered_by"])} {e(c.answered_by)} · {e(c.answered_at)}{saved}</p>'
+            f'<p class="text">{e(c.answer)}</p>',
+        )
+        return body
+    if v.who is not None and c.asker == v.who.username:
+        return body + section(w["your_answer"], f'<p class="also">{e(w["own_question"])}</p>')
+    return body + section(w["your_answer"], answer_form(v, c, typed))
+
+
+def answer_form(v: View, c: Case, typed: str) -> str:
+    w = v.w
+    inner = (
+        f'<textarea name="text" required maxlength="10000" rows="6" aria-label="{e(w["your_answer"])}">'
+        f"{e(typed)}</textarea>"
+    )
+    if c.reason == "sensitive":
+        inner += f'<p class="also">{e(w["cannot_save"])}</p>'
+    else:
+        choices = [("", w["save_none"])] + [(s, w[f"save_{s}"]) for s in SAVE_SCOPES]
+        radios = "".join(
+            f'<label><input type="radio" name="save_as" value="{s}"{" checked" if not s else ""}> {e(label)}</label>'
+            for s, label in choices
+        )
+        inner += (
+            f'<fieldset><legend>{e(w["save_as"])}</legend>{radios}<p class="also">{e(w["save_note"])}</p>'
+        )
+        refs = cited_refs(c)
+        if refs:
+            boxes = "".join(
+                f'<label><input type="checkbox" name="cite-{i}" value="{e(r)}"> <code>{e(r)}</code></label>'
+                for i, r in enumerate(refs)
+            )
+            inner += f'<p class="cites">{e(w["cites"])}: {boxes}</p>'
+        inner += "</fieldset>"
+    inner += f'<button class="ok">{e(w["send_answer"])}</button>'
+    return form(v, f"/console/cases/{c.case_id}/answer", inner, "answer-case")

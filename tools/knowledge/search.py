@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tools.knowledge import glossary
+from tools.knowledge import embeddings, glossary
 from tools.knowledge.library import in_force
 from tools.knowledge.models import DocumentScope, Language
 from tools.knowledge.places import mentions, names_of
@@ -318,6 +318,21 @@ def search(
         for sid in top
     ]
     ranked.sort(key=lambda p: (-p.score, p.doc_id, p.anchor))
+    # With an embedding model configured (HROPS_EMBEDDING_MODEL), the word ranking is fused with the
+    # vector ranking (reciprocal rank fusion); unchanged when it is unset or cannot be reached.
+    ranked = embeddings.hybrid(
+        session,
+        question,
+        ranked,
+        {s.id for s in idx.sections.values() if s.document_id in allowed},
+        lambda sid: _passage(
+            idx.docs[idx.sections[sid].document_id],
+            idx.sections[sid],
+            scores.get(sid, 0.0),
+            [w for w in hits.get(sid, []) if w in asked_set],
+        ),
+        depth=limit * 2 + 2,
+    )
     ranked = _in_question_language(ranked, language)[:limit]
     ideal = sum(idx.idf_of(w) for w in asked) or 1.0
     alts = glossary.alternatives(asked)

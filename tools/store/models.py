@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -728,4 +729,20 @@ class LeaveRecord(Base):
     end_on: Mapped[date] = mapped_column(Date, info=PERSONAL)
     days: Mapped[Decimal] = mapped_column(Numeric(5, 1), info=PERSONAL)  # working days, half-day steps
     status: Mapped[str] = mapped_column(String(20), default=LeaveStatus.APPROVED, info=INTERNAL)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+
+
+class KbSectionVector(Base):
+    """A policy section's embedding by one embedding model (tools/knowledge/embeddings.py): unit
+    length, float32 little-endian. Only the configured model's vectors are read; a section keeps
+    its vectors when the model changes, so switching back does not embed everything again."""
+
+    __tablename__ = "kb_section_vectors"
+
+    model: Mapped[str] = mapped_column(String(200), primary_key=True, info=INTERNAL)
+    section_id: Mapped[int] = mapped_column(
+        ForeignKey("kb_sections.id", ondelete="CASCADE"), primary_key=True, info=INTERNAL
+    )
+    dim: Mapped[int] = mapped_column(Integer, info=INTERNAL)
+    vector: Mapped[bytes] = mapped_column(LargeBinary, info=INTERNAL)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)

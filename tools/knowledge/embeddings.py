@@ -1,0 +1,528 @@
+"""An optional embedding index beside the lexical policy search (issue 10).
+
+With HROPS_EMBEDDING_MODEL set, every policy section is embedded once per embedding model (title,
+heading, keywords and text, cut to MAX_CHARS) and kept in `kb_section_vectors`; a question is
+embedded when asked, and the search fuses its BM25 ranking with the cosine ranking by reciprocal
+rank fusion. Unset (the default), nothing here runs: no call, no row.
+
+What is sent goes the way a model call does (agents/gate.py): masked by the endpoint's policy
+(tools/privacy), one receipt per call and a `model.call` audit entry naming it. Policy text is
+internal, but a question is the asker's own words, and either may name someone.
+
+The index is optional: an endpoint that fails leaves the search lexical (a warning, then no new
+attempt for RETRY_AFTER_S), so a question is never lost to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import ssl
+import sys
+import threading
+import time
+from array import array
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import cache
+from operator import mul
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlparse
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hrops.logging import get_logger
+from hrops.settings import Settings, get_settings
+from tools.privacy import receipts
+from tools.privacy.lexicon import lexicon_for
+from tools.privacy.policy import LOCAL, allowed_for
+from tools.privacy.redaction import Redactor, current_hints
+from tools.store import audit
+from tools.store.db import READ_OPTION, session_scope
+from tools.store.models import KbDocument, KbSection, KbSectionVector
+
+if TYPE_CHECKING:
+    from tools.knowledge.search import Passage
+
+log = get_logger(__name__)
+T = TypeVar("T")
+
+AGENT = "policy_embeddings"  # the receipts' and audit entries' agent name
+RRF_K = 60  # reciprocal rank fusion: 1 / (K + rank) from each ranking (Cormack et al., 2009)
+MAX_CHARS = 2000  # of a section's text: within the 8k-token input of common embedding models, in Chinese too
+BATCH = 64  # sections per embeddings call
+LAZY_LIMIT = 256  # sections a question may embed that an import left without a vector: bounds its wait
+TIMEOUT_S = 30.0
+RETRY_AFTER_S = 60.0  # after a failure, questions skip the endpoint this long instead of each waiting on it
+QUESTION_CACHE = 256  # a question's vector is reused (the answer path searches twice per question)
+LOCAL_PROVIDERS = ("sentence-transformers",)  # run in this process: nothing leaves
+
+
+class EmbedOutcome(BaseModel):
+    """What one round of section embedding did."""
+
+    model: str | None = None
+    embedded: int = 0  # sections given a vector
+    missing: int = 0  # sections still without one (the endpoint failed, or the limit was reached)
+    calls: int = 0
+    error: str | None = None
+
+
+# --- the endpoint -------------------------------------------------------------------------------
+
+
+def _base_url(settings: Settings) -> str | None:
+    return settings.embedding_base_url or settings.model_base_url
+
+
+def endpoint_of(settings: Settings) -> str:
+    """Where embeddings calls go, as the egress policy names endpoints (host:port of the base URL,
+    else the provider name), without any credentials; `local` for a model run in this process."""
+    name = settings.embedding_model or ""
+    provider = name.split(":", 1)[0] if ":" in name else "openai"
+    if provider in LOCAL_PROVIDERS:
+        return LOCAL
+    if base := _base_url(settings):
+        url = urlparse(base)
+        return (f"{url.hostname}:{url.port}" if url.port else url.hostname) or base
+    return provider
+
+
+def _api_key(settings: Settings, base: str | None) -> str | None:
+    if settings.embedding_api_key:
+        return settings.embedding_api_key.get_secret_value()
+    # The model's key goes only where the model's calls go: never to another host.
+    if settings.model_api_key and not settings.embedding_base_url and base == settings.model_base_url:
+        return settings.model_api_key.get_secret_value()
+    return "not-needed" if base else None  # no base URL: the provider reads its own variable
+
+
+async def _embed(
+    settings: Settings, texts: list[str], input_type: str
+) -> tuple[list[list[float]], int | None]:
+    """The vectors of `texts` and the input tokens the endpoint counted."""
+    from pydantic_ai.embeddings import Embedder, infer_embedding_model
+
+    name = settings.embedding_model or ""
+    provider, _, model_name = name.partition(":")
+    base = _base_url(settings)
+    client = None
+    if base or provider == "openai" or not model_name:
+        from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+        from pydantic_ai.embeddings.openai import OpenAIEmbeddingModel
+        from pydantic_ai.providers.openai import OpenAIProvider
+
+        # The caller falls back to the lexical search on a failure: the client must not retry under it.
+        client = AsyncOpenAI(
+            base_url=base,
+            api_key=_api_key(settings, base),
+            max_retries=0,
+            timeout=TIMEOUT_S,
+            http_client=DefaultAsyncHttpxClient(verify=_tls()),
+        )
+        model: Any = OpenAIEmbeddingModel(model_name or name, provider=OpenAIProvider(openai_client=client))
+    else:
+        model = infer_embedding_model(name)
+    try:
+        result = await Embedder(model, instrument=False).embed(texts, input_type=input_type)
+    finally:
+        if client is not None:
+            await client.close()
+    return [list(v) for v in result.embeddings], result.usage.input_tokens or None
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every call: loading the CA bundle is most of a new client's 20 ms."""
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
+def _run(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine from the synchronous search: here when no loop runs in this thread (the CLI,
+    the API's worker threads), else on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
+def _failures() -> tuple[type[BaseException], ...]:
+    """What an unusable endpoint raises: unreachable, refusing, misconfigured, a package missing."""
+    from openai import OpenAIError
+    from pydantic_ai.exceptions import ModelAPIError, UnexpectedModelBehavior, UserError
+
+    return (ModelAPIError, UnexpectedModelBehavior, UserError, OpenAIError, OSError, ValueError, ImportError)
+
+
+_down: dict[str, float] = {}  # endpoint -> monotonic time before which it is not tried again
+_down_lock = threading.Lock()
+
+
+def _is_down(endpoint: str) -> bool:
+    with _down_lock:
+        return _down.get(endpoint, 0.0) > time.monotonic()
+
+
+def _failed(endpoint: str, e: BaseException, doing: str) -> None:
+    with _down_lock:
+        _down[endpoint] = time.monotonic() + RETRY_AFTER_S
+    # The error's type only: its message may quote the base URL with credentials in it.
+    log.warning(
+        "embeddings endpoint failed: the policy search uses word matching only",
+        endpoint=endpoint,
+        doing=doing,
+        error=type(e).__name__,
+        retry_in_s=RETRY_AFTER_S,
+        fix="check HROPS_EMBEDDING_MODEL / HROPS_EMBEDDING_BASE_URL and that the server is up",
+    )
+
+
+# --- one gated call -------------------------------------------------------------------------------
+
+
+def _store_url(session: Session) -> str:
+    return session.get_bind().url.render_as_string(hide_password=False)
+
+
+@contextmanager
+def _writing(session: Session) -> Iterator[Session]:
+    """Where receipts and vectors are written: the caller's session when it may write, else a short
+    write transaction of its own (the search runs in read-only ones)."""
+    if session.get_bind().get_execution_options().get(READ_OPTION):
+        with session_scope(_store_url(session), write=True) as w:
+            yield w
+    else:
+        yield session
+
+
+def _gated_embed(session: Session, settings: Settings, texts: list[str], input_type: str) -> list[array]:
+    """Embed `texts` as a model call is made: masked by the endpoint's policy, then a receipt and an
+    audit entry (also when the endpoint received the texts and answered with an error). Returns unit
+    vectors. Raises what `_failures()` lists."""
+    endpoint = endpoint_of(settings)
+    allowed = allowed_for(endpoint, settings.model_may_see)
+    redactor = None
+    if endpoint != LOCAL:
+        redactor = Redactor(lexicon_for(session, _store_url(session)), allowed, current_hints())
+        texts = [redactor.mask(t) for t in texts]
+    try:
+        vectors, tokens = _run(lambda: _embed(settings, texts, input_type))
+    except _failures() as e:
+        if getattr(e, "status_code", None) is not None:  # it got there: what left needs its receipt
+            with _writing(session) as w:
+                _receipt(w, settings, endpoint, allowed, redactor, texts, input_type, None)
+        raise
+    if len(vectors) != len(texts):
+        raise ValueError(f"the embeddings endpoint returned {len(vectors)} vectors for {len(texts)} texts")
+    with _writing(session) as w:
+        _receipt(w, settings, endpoint, allowed, redactor, texts, input_type, tokens)
+    return [unit(v) for v in vectors]
+
+
+def _receipt(
+    session: Session,
+    settings: Settings,
+    endpoint: str,
+    allowed: frozenset,
+    redactor: Redactor | None,
+    texts: list[str],
+    input_type: str,
+    tokens: int | None,
+) -> None:
+    left = endpoint != LOCAL
+    text = "\n".join(f"[{input_type}] {t}" for t in texts)
+    receipt = receipts.record(
+        session,
+        receipts.Receipt(
+            at=datetime.now(UTC),
+            agent=AGENT,
+            model=settings.embedding_model or "",
+            endpoint=endpoint,
+            egress=left,
+            allowed=sorted(allowed) if left else [],
+            masked=dict(redactor.masked) if redactor else {},
+            sent=dict(redactor.sent) if redactor else {},
+            bytes_sent=len(text.encode()) if left else 0,
+            input_tokens=tokens,
+            output_tokens=None,
+            prompt_sha256=receipts.fingerprint(text),
+            sent_text=text if left else None,
+        ),
+    )
+    audit.append(
+        session,
+        audit.AuditEvent(
+            actor=f"agent:{AGENT}",
+            action="model.call",
+            entity_type="model_receipt",
+            entity_id=str(receipt.id),
+            details={
+                "model": settings.embedding_model,
+                "endpoint": endpoint,
+                "egress": left,
+                "bytes_sent": receipt.bytes_sent,
+                "masked": receipt.masked,
+                "sent": receipt.sent,
+                "input_tokens": tokens,
+                "texts": len(texts),
+                "input_type": input_type,
+            },
+        ),
+    )
+
+
+# --- vectors --------------------------------------------------------------------------------------
+
+
+def unit(v: Iterable[float]) -> array:
+    """`v` scaled to length 1 (a dot product is then the cosine), as float32."""
+    out = array("f", v)
+    norm = math.sqrt(sum(x * x for x in out)) or 1.0
+    return array("f", (x / norm for x in out))
+
+
+def _pack(v: array) -> bytes:
+    if sys.byteorder == "big":
+        v = array("f", v)
+        v.byteswap()
+    return v.tobytes()
+
+
+def _unpack(blob: bytes) -> array:
+    v = array("f", blob)
+    if sys.byteorder == "big":
+        v.byteswap()
+    return v
+
+
+def section_text(title: str, path: list[str], heading: str, keywords: list[str], text: str) -> str:
+    """What a section is embedded as: where it sits, its heading and keywords, then its text."""
+    head = " > ".join([title, *path[:-1], heading]) if path else f"{title} > {heading}"
+    lines = [head, "; ".join(keywords) if keywords else "", text]
+    return "\n".join(line for line in lines if line)[:MAX_CHARS]
+
+
+def _missing(session: Session, model: str, only: set[int] | None) -> list[int]:
+    have = select(KbSectionVector.section_id).where(KbSectionVector.model == model)
+    query = select(KbSection.id).where(KbSection.id.not_in(have)).order_by(KbSection.id)
+    ids = list(session.scalars(query))
+    return [i for i in ids if i in only] if only is not None else ids
+
+
+def _texts(session: Session, ids: list[int]) -> dict[int, str]:
+    rows = session.execute(
+        select(
+            KbSection.id,
+            KbDocument.title,
+            KbSection.path,
+            KbSection.heading,
+            KbSection.keywords,
+            KbSection.text,
+        )
+        .join(KbDocument, KbDocument.id == KbSection.document_id)
+        .where(KbSection.id.in_(ids))
+    )
+    return {
+        r.id: section_text(r.title, list(r.path), r.heading, list(r.keywords or []), r.text) for r in rows
+    }
+
+
+def embed_sections(
+    session: Session,
+    settings: Settings | None = None,
+    *,
+    only: set[int] | None = None,
+    limit: int | None = None,
+) -> tuple[EmbedOutcome, dict[int, array]]:
+    """Embed the sections that have no vector for the configured model yet (of `only`, when given;
+    at most `limit`), BATCH per call; each batch is saved with its receipt as soon as it is back.
+    Stops at the first failure (the rest waits for the next round). Nothing when no model is set."""
+    settings = settings or get_settings()
+    model = settings.embedding_model
+    if not model:
+        return EmbedOutcome(), {}
+    todo = _missing(session, model, only)
+    outcome = EmbedOutcome(model=model, missing=len(todo))
+    todo = todo[:limit] if limit is not None else todo
+    fresh: dict[int, array] = {}
+    endpoint = endpoint_of(settings)
+    for start in range(0, len(todo), BATCH):
+        ids = todo[start : start + BATCH]
+        texts = _texts(session, ids)
+        ids = [i for i in ids if i in texts]
+        try:
+            vectors = _gated_embed(session, settings, [texts[i] for i in ids], "document")
+        except _failures() as e:
+            _failed(endpoint, e, "embedding policy sections")
+            outcome.error = type(e).__name__
+            break
+        outcome.calls += 1
+        with _writing(session) as w:
+            # Another process may have embedded some meanwhile: theirs stand.
+            taken = set(
+                w.scalars(
+                    select(KbSectionVector.section_id).where(
+                        KbSectionVector.model == model, KbSectionVector.section_id.in_(ids)
+                    )
+                )
+            )
+            now = datetime.now(UTC)
+            w.add_all(
+                KbSectionVector(model=model, section_id=i, dim=len(v), vector=_pack(v), created_at=now)
+                for i, v in zip(ids, vectors, strict=True)
+                if i not in taken
+            )
+        fresh.update(zip(ids, vectors, strict=True))
+    outcome.embedded = len(fresh)
+    outcome.missing -= len(fresh)
+    return outcome, fresh
+
+
+def index_after_import(settings: Settings | None = None) -> EmbedOutcome:
+    """Embed every section still without a vector, after an import has committed (no write lock is
+    held over the network calls). Nothing when no embedding model is set."""
+    settings = settings or get_settings()
+    if not settings.embedding_model:
+        return EmbedOutcome()
+    with session_scope(settings.db_url) as session:
+        outcome, _ = embed_sections(session, settings)
+    return outcome
+
+
+_vectors: dict[tuple[str, str], tuple[tuple[int, int], dict[int, array]]] = {}
+_vectors_lock = threading.Lock()
+
+
+def _stored(session: Session, model: str) -> dict[int, array]:
+    """The model's vectors in this store, read again only when rows were added or removed."""
+    key = (_store_url(session), model)
+    count, top = session.execute(
+        select(func.count(), func.coalesce(func.max(KbSectionVector.section_id), 0)).where(
+            KbSectionVector.model == model
+        )
+    ).one()
+    stamp = (int(count), int(top))
+    with _vectors_lock:
+        hit = _vectors.get(key)
+        if hit and hit[0] == stamp:
+            return hit[1]
+    rows = session.execute(
+        select(KbSectionVector.section_id, KbSectionVector.vector).where(KbSectionVector.model == model)
+    )
+    loaded = {sid: _unpack(blob) for sid, blob in rows}
+    with _vectors_lock:
+        _vectors[key] = (stamp, loaded)
+    return loaded
+
+
+_questions: OrderedDict[tuple[str, str, str], array] = OrderedDict()
+
+
+def _question_vector(session: Session, question: str, settings: Settings) -> array:
+    key = (
+        settings.embedding_model or "",
+        endpoint_of(settings),
+        hashlib.sha256(question.encode()).hexdigest(),
+    )
+    with _vectors_lock:
+        if key in _questions:
+            _questions.move_to_end(key)
+            return _questions[key]
+    vectors = _gated_embed(session, settings, [question], "query")
+    with _vectors_lock:
+        _questions[key] = vectors[0]
+        while len(_questions) > QUESTION_CACHE:
+            _questions.popitem(last=False)
+    return vectors[0]
+
+
+# --- ranking --------------------------------------------------------------------------------------
+
+
+def semantic_ranking(
+    session: Session, question: str, allowed_section_ids: set[int], settings: Settings | None = None
+) -> list[tuple[int, float]] | None:
+    """The allowed sections by cosine similarity to the question (above 0), best first; None when
+    there is no embedding index to rank by (no model set, no vectors, the endpoint failing).
+    Sections an import left without a vector are embedded first, at most LAZY_LIMIT per question."""
+    settings = settings or get_settings()
+    model = settings.embedding_model
+    if not model or not allowed_section_ids:
+        return None
+    endpoint = endpoint_of(settings)
+    if _is_down(endpoint):
+        return None
+    vectors = _stored(session, model)
+    if missing := {sid for sid in allowed_section_ids if sid not in vectors}:
+        _, fresh = embed_sections(session, settings, only=missing, limit=LAZY_LIMIT)
+        if _is_down(endpoint):
+            return None
+        vectors = {**vectors, **fresh} if fresh else vectors
+    if not any(sid in vectors for sid in allowed_section_ids):
+        return None
+    try:
+        q = _question_vector(session, question, settings)
+    except _failures() as e:
+        _failed(endpoint, e, "embedding a question")
+        return None
+    dim = len(q)
+    scored = [
+        (sid, sum(map(mul, q, v)))
+        for sid in allowed_section_ids
+        if (v := vectors.get(sid)) is not None and len(v) == dim  # another dimension: another model's
+    ]
+    # Nothing in common is no ranking: a question about nothing in the policies finds nothing here.
+    scored = sorted(((sid, cos) for sid, cos in scored if cos > 0), key=lambda t: (-t[1], t[0]))
+    return scored
+
+
+def fuse(lexical: list[Passage], semantic: list[tuple[int, float]], k: int = RRF_K) -> list[Passage]:
+    """The passages ordered by reciprocal rank fusion of the two rankings: each contributes
+    1 / (k + rank) for a passage it ranks. `lexical` is in BM25 order; a passage in it with score 0
+    was found by the embeddings only and has no lexical rank. Passages keep their BM25 scores (the
+    answer's coverage and confidence stay lexical); a section the semantic ranking names that is not
+    in `lexical` is left out (the caller passes passages for the head of it)."""
+    sem_rank = {sid: r for r, (sid, _) in enumerate(semantic, start=1)}
+    fused: list[tuple[float, int, Passage]] = []
+    lex_rank = 0
+    for i, p in enumerate(lexical):
+        score = 0.0
+        if p.score > 0:
+            lex_rank += 1
+            score += 1.0 / (k + lex_rank)
+        if (r := sem_rank.get(p.section_id)) is not None:
+            score += 1.0 / (k + r)
+        fused.append((score, i, p))
+    fused.sort(key=lambda t: (-t[0], t[1]))
+    return [p for _, _, p in fused]
+
+
+def hybrid(
+    session: Session,
+    question: str,
+    lexical: list[Passage],
+    allowed_section_ids: set[int],
+    passage_of: Callable[[int], Passage],
+    depth: int,
+    settings: Settings | None = None,
+) -> list[Passage]:
+    """The search's hook: `lexical` (BM25 order, its head) fused with the semantic ranking's head of
+    the same depth; unchanged when there is no embedding index. `passage_of(section_id)` makes the
+    passage of a section only the embeddings found."""
+    semantic = semantic_ranking(session, question, allowed_section_ids, settings)
+    if not semantic:
+        return lexical
+    head = semantic[:depth]
+    present = {p.section_id for p in lexical}
+    extra = [passage_of(sid) for sid, _ in head if sid not in present]
+    return fuse(lexical + extra, head)
