@@ -3,7 +3,7 @@ over the demo handbook. Accuracy per topic and language is printed at the end of
 
 Floors: every sensitive question and every request for a person is handed to HR (100%); the expected
 section is cited first for at least FIRST_FLOOR of the questions. The issue's goal is 95%; offline
-lexical retrieval is at 73% (docs/knowledge.md), so the floor guards against regressions while the
+lexical retrieval is at 82% (docs/knowledge.md), so the floor guards against regressions while the
 goal stays open.
 """
 
@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "eval"))
 
 import policy_eval  # noqa: E402
 
-FIRST_FLOOR = 0.70
+FIRST_FLOOR = 0.80
 
 
 def test_policy_evaluation(tmp_path: Path, record_property: pytest.RecordProperty) -> None:

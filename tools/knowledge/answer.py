@@ -24,7 +24,7 @@ from tools.knowledge.triage import triage
 # Below these the best passage does not support an answer (tuned on tests/eval/policy_questions.yaml,
 # see docs/knowledge.md): coverage is the idf-weighted share of the question's words in the passage,
 # confidence its score against a passage holding each asked word once.
-MIN_COVERAGE = 0.3
+MIN_COVERAGE = 0.4
 MIN_CONFIDENCE = 0.8
 # An English question most of whose weight is in words no policy uses asks about something the
 # policies do not cover ("the company helicopter"). Not applied to Chinese: segmentation leaves

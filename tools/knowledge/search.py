@@ -31,6 +31,7 @@ HEADING_WEIGHT = 4  # a word in the heading counts as three in the body: heading
 # A section's score blends the whole section with its best paragraph: a question usually asks
 # about one paragraph of a long section, and a long overview section should not win on volume.
 WHOLE_SHARE = 0.5
+LABEL_BOOST = 2.0  # how much more a section counts whose heading and keywords hold all the asked words
 KEYWORD_WEIGHT = 2  # the author's keywords for a section (see sections.KEYWORDS_LINE)
 PARAGRAPH_MIN = 120  # characters; shorter paragraphs join the next
 OTHER_LANGUAGE = 0.85  # a passage in the other language than the question's ranks a little lower
@@ -206,6 +207,10 @@ class _Index:
                 self.parts.add(s, label + para)
         self.whole.done()
         self.parts.done()
+        # What each section's author says it is about: its heading and keywords.
+        self.labels = {
+            s.id: frozenset(segmented(s.heading)) | frozenset(words(" ".join(s.keywords))) for s in sections
+        }
         self.places = {s.id: m for s in sections if (m := mentions(s.heading))}
         n = len(self.whole.entries) or 1
         # An unseen word is rarer than any seen one: it counts fully against coverage.
@@ -296,7 +301,13 @@ def search(
     whole, hits = idx.whole.scores(weights, idf, allowed)
     part, _ = idx.parts.scores(weights, idf, allowed)
     scores = {sid: WHOLE_SHARE * whole[sid] + (1 - WHOLE_SHARE) * part.get(sid, 0.0) for sid in whole}
+    alts = glossary.alternatives(asked)
+    ideal_label = sum(idf[w] for w in asked) or 1.0
     for sid in scores:
+        # A question in the words of a section's heading or keywords is about that section.
+        label = idx.labels[sid]
+        in_label = sum(idf[w] for w in asked if w in label or alts.get(w, set()) & label)
+        scores[sid] *= 1 + LABEL_BOOST * in_label / ideal_label
         doc = idx.docs[idx.sections[sid].document_id]
         if doc.language != language:
             scores[sid] *= OTHER_LANGUAGE
@@ -335,7 +346,6 @@ def search(
     )
     ranked = _in_question_language(ranked, language)[:limit]
     ideal = sum(idx.idf_of(w) for w in asked) or 1.0
-    alts = glossary.alternatives(asked)
     unseen = sum(
         idx.idf_of(w) for w in asked if w not in idx.idf and not any(a in idx.idf for a in alts.get(w, ()))
     )
