@@ -170,6 +170,18 @@ class Settings(BaseSettings):
         "(pay-related outputs 100%, onboarding plans 10%, everything else 5%).",
     )
 
+    kb_case_remind_hours: int = Field(
+        24,
+        ge=1,
+        description="A policy question handed to HR ops and still open after this many hours is brought up "
+        "again to every HR ops person (`hrops cases remind`, run hourly from cron or a scheduler).",
+    )
+    kb_case_escalate_hours: int = Field(
+        72,
+        ge=1,
+        description="A policy question still open after this many hours goes to the admins too.",
+    )
+
     digest_day: int = Field(
         1,
         ge=1,

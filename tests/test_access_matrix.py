@@ -1027,6 +1027,7 @@ COMMANDS: dict[tuple[str, ...], Rule] = {
         "one's own case; HR ops and admins any",
         _each(ROLES, ("cases", "show", "KB-1"), "no case KB-1"),
     ),
+    ("cases", "remind"): _operator("reminders of open cases, run from cron: ids and reasons, no questions"),
     ("cases", "answer"): Rule(
         roles("hr_ops", "admin"),
         "answer a case, tell the asker, keep it as a correction",

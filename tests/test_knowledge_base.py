@@ -392,3 +392,40 @@ def test_every_file_type_imports_and_answers(company: str, tmp_path: Path) -> No
             answer["citations"]
             and answer["citations"][0]["doc_id"] + "#" + answer["citations"][0]["anchor"] == cited
         ), (question, answer["text"])
+
+
+def test_open_cases_are_brought_up_again_then_escalated_once_each(company: str) -> None:
+    from datetime import timedelta
+
+    from hrops.clock import now
+    from tools.demo_company.handbook import seed_handbook
+    from tools.store.models import KbCase, Notification
+
+    with session_scope(company, write=True) as s:
+        seed_handbook(s)
+    hrops = _cli()
+    case = json.loads(
+        hrops("kb", "ask", "can I talk to someone in HR please", "--as", "wang.fang", "--json")
+    )["case_id"]
+    assert "reminded HR ops of 0 open cases; escalated 0" in hrops("cases", "remind")
+
+    def opened(hours_ago: int) -> None:
+        with session_scope(company, write=True) as s:
+            s.execute(update(KbCase).values(created_at=now() - timedelta(hours=hours_ago)))
+
+    def told(kind: str) -> list[str]:
+        with session_scope(company) as s:
+            return list(s.scalars(select(Notification.recipient).where(Notification.kind == kind)))
+
+    opened(30)
+    assert f"reminded HR ops of 1 open cases ({case}); escalated 0" in hrops("cases", "remind")
+    assert "reminded HR ops of 0 open cases" in hrops("cases", "remind")  # once: hourly runs add nothing
+    assert told("kb_case_reminder") == ["amy.hughes"] and told("kb_case_escalated") == []
+    opened(80)
+    assert f"escalated 1 to the admins ({case})" in hrops("cases", "remind")
+    assert told("kb_case_escalated") == ["admin"] and told("kb_case_reminder") == ["amy.hughes"]
+    # Answered cases are left alone.
+    hrops("cases", "answer", case, "Call me on extension 4410.", "--as", "amy.hughes")
+    opened(200)
+    assert "reminded HR ops of 0 open cases; escalated 0" in hrops("cases", "remind")
+    assert [e.entity_id for e in _audits(company, "kb.case.reminder")] == [case]

@@ -113,3 +113,28 @@ def answer(
         fail(str(e))
     saved = f"; saved as correction {c.correction_id} ({save})" if c.correction_id else ""
     console.print(f"{c.case_id} answered; {c.asker} is told{saved}", highlight=False)
+
+
+@cases_app.command("remind")
+def remind() -> None:
+    """Bring up open cases again: to HR ops after HROPS_KB_CASE_REMIND_HOURS, to the admins after
+    HROPS_KB_CASE_ESCALATE_HOURS; each reminder once. Run it hourly (cron, a k8s CronJob)."""
+    from datetime import timedelta
+
+    from hrops.cli.common import settings
+    from hrops.clock import now
+    from tools.knowledge.cases import remind_overdue
+    from tools.store.db import session_scope
+
+    cfg = settings()
+    with session_scope(store_url(), write=True) as s:
+        done = remind_overdue(
+            s, now(), timedelta(hours=cfg.kb_case_remind_hours), timedelta(hours=cfg.kb_case_escalate_hours)
+        )
+    console.print(
+        f"reminded HR ops of {len(done.reminded)} open cases"
+        + (f" ({', '.join(done.reminded)})" if done.reminded else "")
+        + f"; escalated {len(done.escalated)} to the admins"
+        + (f" ({', '.join(done.escalated)})" if done.escalated else ""),
+        highlight=False,
+    )

@@ -11,7 +11,7 @@ clear refusal). Every step is audited with ids, reasons and citations, never the
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel
@@ -263,3 +263,78 @@ def answer_case(
         ),
     )
     return _case(row)
+
+
+class Reminders(BaseModel):
+    reminded: list[str] = []  # cases brought up to HR ops again
+    escalated: list[str] = []  # cases sent on to the admins
+
+
+def admins(session: Session) -> list[str]:
+    return list(
+        session.scalars(
+            select(User.username)
+            .join(UserRole, UserRole.username == User.username)
+            .where(UserRole.role == Role.ADMIN, User.active.is_(True))
+            .order_by(User.username)
+            .distinct()
+        )
+    )
+
+
+def remind_overdue(
+    session: Session, at: datetime, remind_after: timedelta, escalate_after: timedelta
+) -> Reminders:
+    """Bring open cases up again: once to HR ops after `remind_after`, once to the admins after
+    `escalate_after`. Each is an outbox event of its own, so running this every hour (or twice at
+    once) sends each reminder once."""
+    out = Reminders()
+    overdue = session.scalars(
+        select(KbCase)
+        .where(KbCase.status == "open", KbCase.created_at <= at - remind_after)
+        .order_by(KbCase.id)
+    )
+    for row in overdue:
+        case_id = label(row.id)
+        waited = int((at - _aware(row.created_at)).total_seconds() // 3600)
+        why = f"{row.reason}: {row.category}" if row.category else row.reason
+        steps = [("reminder", hr_ops(session), out.reminded)]
+        if _aware(row.created_at) <= at - escalate_after:
+            steps.append(("escalated", admins(session), out.escalated))
+        for step, recipients, done in steps:
+            key = f"kb.case.{step}:{case_id}"
+            subject = (
+                f"Policy question {case_id} still open after {waited} hours ({why.replace('_', ' ')})"
+                if step == "reminder"
+                else f"Policy question {case_id} has waited {waited} hours for HR ops ({why.replace('_', ' ')})"
+            )
+            queued = queue(
+                session,
+                Message(
+                    recipients=recipients,
+                    kind=f"kb_case_{step}",
+                    subject=subject,
+                    body=f"Open it on the console's Cases page (/console/cases/{case_id}) or with `hrops cases show {case_id}`.",
+                    key=key,
+                ),
+            )
+            if queued.queued:
+                done.append(case_id)
+                audit.append(
+                    session,
+                    audit.AuditEvent(
+                        actor="system",
+                        action=f"kb.case.{step}",
+                        entity_type="kb_case",
+                        entity_id=case_id,
+                        details={"reason": row.reason, "hours_open": waited, "recipients": len(recipients)},
+                        event_key=key,
+                    ),
+                    at=at,
+                )
+    return out
+
+
+def _aware(at: datetime) -> datetime:
+    """SQLite gives naive datetimes back (stored as UTC)."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
