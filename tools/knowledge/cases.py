@@ -87,17 +87,22 @@ def _case(row: KbCase) -> Case:
     )
 
 
-def hr_ops(session: Session) -> list[str]:
-    """The active HR ops people, who are told about new cases."""
+def _holders(session: Session, role: Role) -> list[str]:
+    """The active users holding `role`."""
     return list(
         session.scalars(
             select(User.username)
             .join(UserRole, UserRole.username == User.username)
-            .where(UserRole.role == Role.HR_OPS, User.active.is_(True))
+            .where(UserRole.role == role, User.active.is_(True))
             .order_by(User.username)
             .distinct()
         )
     )
+
+
+def hr_ops(session: Session) -> list[str]:
+    """The active HR ops people, who are told about new cases."""
+    return _holders(session, Role.HR_OPS)
 
 
 def open_case(session: Session, who: Principal, answer: PolicyAnswer, asker: Asker) -> Case:
@@ -271,15 +276,7 @@ class Reminders(BaseModel):
 
 
 def admins(session: Session) -> list[str]:
-    return list(
-        session.scalars(
-            select(User.username)
-            .join(UserRole, UserRole.username == User.username)
-            .where(UserRole.role == Role.ADMIN, User.active.is_(True))
-            .order_by(User.username)
-            .distinct()
-        )
-    )
+    return _holders(session, Role.ADMIN)
 
 
 def remind_overdue(
