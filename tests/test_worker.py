@@ -34,6 +34,7 @@ async def test_workers_use_the_sandbox_and_split_by_queue(temporal_env, store_ur
         "LegacySyncWorkflow",
         "LearningDigestWorkflow",
         "CompResearchWorkflow",
+        "CaseRemindersWorkflow",
     ]
     assert rpa.config()["workflows"] == []
     # Browser work only on the browser queue, and no more at once than there are browser contexts.

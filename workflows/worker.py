@@ -27,6 +27,7 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 def workflows_for(queue: str) -> list[type]:
     from workflows.bulk_change.workflow import BulkChangeWorkflow
     from workflows.comp_research.workflow import CompResearchWorkflow
+    from workflows.kb_cases.workflow import CaseRemindersWorkflow
     from workflows.learning_digest.workflow import LearningDigestWorkflow
     from workflows.legacy_sync.workflow import LegacySyncWorkflow
     from workflows.onboarding.workflow import OnboardingWorkflow
@@ -40,6 +41,7 @@ def workflows_for(queue: str) -> list[type]:
             LegacySyncWorkflow,
             LearningDigestWorkflow,
             CompResearchWorkflow,
+            CaseRemindersWorkflow,
         ]
         if queue == task_queues.MAIN
         else []
@@ -57,11 +59,18 @@ def activities_for(queue: str) -> list[Callable[..., Any]]:
     import tools.onboarding  # noqa: F401  (registers the onboarding tools)
     from tools.registry import registry
     from workflows.audit_activities import record_event
+    from workflows.kb_cases.activities import remind_overdue_cases
     from workflows.learning_digest.activities import send_learning_digest
     from workflows.notify_activities import queue_message
     from workflows.tool_activities import tool_activities
 
-    return [*tool_activities(registry), record_event, queue_message, send_learning_digest]
+    return [
+        *tool_activities(registry),
+        record_event,
+        queue_message,
+        send_learning_digest,
+        remind_overdue_cases,
+    ]
 
 
 def build_worker(client: Client, queue: str, **options: Any) -> Worker:
@@ -83,9 +92,27 @@ def build_worker(client: Client, queue: str, **options: Any) -> Worker:
     )
 
 
+async def _ensure_schedules(client: Client) -> None:
+    """The product's own schedules (the hourly case reminders); a cluster that refuses them leaves
+    the worker running, with a warning saying what is missing."""
+    from workflows.kb_cases.schedule import ensure_schedule
+
+    try:
+        if await ensure_schedule(client):
+            log.info("created the hourly policy case reminder schedule")
+    except Exception as e:  # noqa: BLE001 - permissions or an old server: the worker still serves
+        log.warning(
+            "could not create the policy case reminder schedule; open cases are not reminded of "
+            "(run `hrops cases remind` hourly instead)",
+            error=type(e).__name__,
+        )
+
+
 async def run_workers(client: Client, queues: Sequence[str]) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully (running activities may finish)."""
     workers = [build_worker(client, q) for q in queues]
+    if task_queues.MAIN in queues:
+        await _ensure_schedules(client)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

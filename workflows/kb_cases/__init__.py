@@ -1,0 +1,1 @@
+"""Reminders for policy questions handed to HR ops and left open (tools/knowledge/cases.py)."""
