@@ -286,18 +286,7 @@ def to_policy_answer(
     for pid in order:
         p = by_id[pid]
         said = [s.text for s in generated.sentences if pid in s.cites]
-        quote = ("\n" if "\n" in p.text else " ").join(quote_sentences(base.question, p, said))
-        citations.append(
-            Citation(
-                doc_id=p.doc_id,
-                version=p.version,
-                title=p.title,
-                anchor=p.anchor,
-                heading=p.heading,
-                effective_from=p.effective_from,
-                quote=quote,
-            )
-        )
+        citations.append(Citation.of(p, quote_sentences(base.question, p, said)))
     sources = []
     for n, c in enumerate(citations, 1):
         quoted = "\n".join(f"> {line}" for line in c.quote.splitlines())

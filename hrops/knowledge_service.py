@@ -24,7 +24,7 @@ from tools.knowledge.library import (
     import_documents,
     list_documents,
 )
-from tools.knowledge.personal import personal_answer
+from tools.knowledge.personal import asks_for_a_figure, personal_answer
 from tools.knowledge.triage import triage
 from tools.store import audit
 from tools.store.db import session_scope
@@ -57,12 +57,13 @@ def ask(
 ) -> PolicyAnswer:
     settings = settings or get_settings()
     day = on or today()
+    language = question_language(question)
+    with session_scope(settings.db_url) as session:
+        asker = asker_for(session, who, day)
     # The asker's own figures first (remaining leave, social insurance base, next pay day), read
     # from their record only and audited; a sensitive question goes to a person before that.
-    if triage(question).route == "policy":
+    if asks_for_a_figure(question) and triage(question).route == "policy":
         with session_scope(settings.db_url, write=True) as session:
-            asker = asker_for(session, who, day)
-            language = question_language(question)
             if (mine := personal_answer(session, who, question, language, day)) is not None:
                 cited = cite_sections(session, mine.cites, asker, day, language, question)
                 rules = "\n".join(
@@ -82,7 +83,6 @@ def ask(
     # Read, then the model (it writes its own receipt; no write lock held over a network call),
     # then the writes: the case and the audit entry.
     with session_scope(settings.db_url) as session:
-        asker = asker_for(session, who, day)
         answer = ask_policy(session, question, asker, day)
         passages = policy_answer.passages_for_model(session, answer, asker, settings)
     if passages:  # a model is configured and there is something to ground an answer in

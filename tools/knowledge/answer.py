@@ -50,6 +50,19 @@ class Citation(BaseModel):
     def ref(self) -> str:
         return f"{self.doc_id}#{self.anchor}"
 
+    @classmethod
+    def of(cls, p: Passage, quoted: list[str]) -> Citation:
+        """A passage's citation quoting these of its sentences (kept line by line where it has lines)."""
+        return cls(
+            doc_id=p.doc_id,
+            version=p.version,
+            title=p.title,
+            anchor=p.anchor,
+            heading=p.heading,
+            effective_from=p.effective_from,
+            quote=("\n" if "\n" in p.text else " ").join(quoted),
+        )
+
 
 class PolicyAnswer(BaseModel):
     question: str
@@ -76,13 +89,12 @@ def question_language(question: str) -> Language:
 
 def ask_policy(session: Session, question: str, asker: Asker, on: date) -> PolicyAnswer:
     language = question_language(question)
+    asked = {"question": question, "language": language, "asked_on": on}
     routed = triage(question)
     if routed.route != "policy":
         handoff: Handoff = "sensitive" if routed.route == "sensitive" else "person"
         return PolicyAnswer(
-            question=question,
-            language=language,
-            asked_on=on,
+            **asked,
             status="handed_off",
             text=_handoff_text(handoff, language),
             handoff=handoff,
@@ -90,29 +102,23 @@ def ask_policy(session: Session, question: str, asker: Asker, on: date) -> Polic
         )
     if saved := find_correction(session, question, language, asker):
         return PolicyAnswer(
-            question=question,
-            language=language,
-            asked_on=on,
-            status="answered",
-            text=_correction_text(saved, language),
-            correction=saved,
+            **asked, status="answered", text=_correction_text(saved, language), correction=saved
         )
     found = search(session, question, asker, on, language=language)
-    retrieved = [f"{p.citation}@{p.version}" for p in found.passages]
-    verdict = _supported(found, language)
-    if verdict is not None:
+    measured = {
+        "coverage": round(found.coverage, 3),
+        "confidence": round(found.confidence, 3),
+        "unseen": round(found.unseen, 3),
+        "retrieved": [f"{p.citation}@{p.version}" for p in found.passages],
+    }
+    if (verdict := _supported(found, language)) is not None:
         return PolicyAnswer(
-            draft=_answer_text([cite(found.passages[0], found.asked)], language) if found.passages else None,
-            question=question,
-            language=language,
-            asked_on=on,
+            **asked,
+            **measured,
             status="handed_off",
             text=_handoff_text(verdict, language),
             handoff=verdict,
-            coverage=round(found.coverage, 3),
-            confidence=round(found.confidence, 3),
-            unseen=round(found.unseen, 3),
-            retrieved=retrieved,
+            draft=_answer_text([cite(found.passages[0], found.asked)], language) if found.passages else None,
         )
     best = found.passages[0]
     cited = [best] + [
@@ -120,16 +126,7 @@ def ask_policy(session: Session, question: str, asker: Asker, on: date) -> Polic
     ]
     citations = [cite(p, found.asked) for p in cited]
     return PolicyAnswer(
-        question=question,
-        language=language,
-        asked_on=on,
-        status="answered",
-        text=_answer_text(citations, language),
-        citations=citations,
-        coverage=round(found.coverage, 3),
-        confidence=round(found.confidence, 3),
-        unseen=round(found.unseen, 3),
-        retrieved=retrieved,
+        **asked, **measured, status="answered", text=_answer_text(citations, language), citations=citations
     )
 
 
@@ -179,15 +176,7 @@ def cite(p: Passage, asked: list[str]) -> Citation:
             i for score, i in sorted(scored, key=lambda t: (-t[0], t[1]))[:QUOTE_SENTENCES] if score > 0
         )
         parts = [parts[i] for i in keep] or parts[:QUOTE_SENTENCES]
-    return Citation(
-        doc_id=p.doc_id,
-        version=p.version,
-        title=p.title,
-        anchor=p.anchor,
-        heading=p.heading,
-        effective_from=p.effective_from,
-        quote=("\n" if "\n" in p.text else " ").join(parts),
-    )
+    return Citation.of(p, parts)
 
 
 def source_line(c: Citation, language: Language) -> str:

@@ -10,6 +10,7 @@ match, a question that adds or changes its subject does not.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -76,7 +77,27 @@ def save_correction(
     return row.id
 
 
-def _dice(a: set[str], b: set[str]) -> float:
+def _correction(row: KbCorrection, similarity: float = 1.0) -> Correction:
+    return Correction(
+        correction_id=row.id,
+        question=row.question,
+        language=row.language,
+        answer=row.answer,
+        scope=DocumentScope.model_validate(row.scope),
+        cites=list(row.cites),
+        answered_by=row.answered_by,
+        answered_on=row.answered_on,
+        similarity=similarity,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _question_words(text: str) -> frozenset[str]:
+    """A saved question's words: segmented once, not at every question asked."""
+    return frozenset(words(text))
+
+
+def _dice(a: set[str], b: frozenset[str]) -> float:
     return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
 
@@ -89,38 +110,15 @@ def find_correction(session: Session, question: str, language: str, asker: Asker
     ):
         if not asker.covers(DocumentScope.model_validate(row.scope)):
             continue
-        sim = _dice(asked, set(words(row.question)))
+        sim = _dice(asked, _question_words(row.question))
         if sim >= SAME_QUESTION and (best is None or (sim, row.id) > best[:2]):
             best = (sim, row.id, row)
     if best is None:
         return None
     sim, _, row = best
-    return Correction(
-        correction_id=row.id,
-        question=row.question,
-        language=row.language,
-        answer=row.answer,
-        scope=DocumentScope.model_validate(row.scope),
-        cites=list(row.cites),
-        answered_by=row.answered_by,
-        answered_on=row.answered_on,
-        similarity=round(sim, 3),
-    )
+    return _correction(row, similarity=round(sim, 3))
 
 
 def list_corrections(session: Session) -> list[Correction]:
-    return [
-        Correction(
-            correction_id=r.id,
-            question=r.question,
-            language=r.language,
-            answer=r.answer,
-            scope=DocumentScope.model_validate(r.scope),
-            cites=list(r.cites),
-            answered_by=r.answered_by,
-            answered_on=r.answered_on,
-        )
-        for r in session.scalars(
-            select(KbCorrection).where(KbCorrection.active.is_(True)).order_by(KbCorrection.id)
-        )
-    ]
+    active = select(KbCorrection).where(KbCorrection.active.is_(True)).order_by(KbCorrection.id)
+    return [_correction(r) for r in session.scalars(active)]

@@ -82,14 +82,8 @@ class ImportOutcome(BaseModel):
     changed: list[str] = []
 
 
-class DocumentVersion(BaseModel):
-    doc_id: str
+class DocumentVersion(DocumentMeta):
     version: int
-    title: str
-    language: Language
-    topic: str
-    effective_from: date
-    scope: DocumentScope
     sections: int
     source_name: str
     imported_at: str
@@ -149,11 +143,9 @@ def _meta(
         "effective_from": now().date(),
     }
     raw.update({k: v for k, v in found.items() if v is not None})
-    scope = dict(raw.get("scope") or {}) if isinstance(raw.get("scope"), dict) else raw.get("scope")
-    for axis in ("countries", "locations", "groups"):
-        if (given := getattr(o, axis)) is not None:
-            scope = {**(scope or {}), axis: given}
-    raw["scope"] = scope or {}
+    given = {axis: v for axis in ("countries", "locations", "groups") if (v := getattr(o, axis)) is not None}
+    scope = raw.get("scope") or {}  # not a mapping: left for validation to name
+    raw["scope"] = {**scope, **given} if isinstance(scope, dict) else (given or scope)
     raw.update(
         {
             k: v
@@ -363,22 +355,14 @@ def list_documents(session: Session, on: date, *, history: bool = False) -> list
         session.execute(select(KbSection.document_id, func.count()).group_by(KbSection.document_id)).all()
     )
     current = {d.id for d in in_force(docs, on)}
+    latest = {d.doc_id: d.id for d in docs}  # ordered by version: the last one wins
     shown = [
-        d
-        for d in docs
-        if history
-        or d.id in current
-        or (d.effective_from > on and d.version == max(x.version for x in docs if x.doc_id == d.doc_id))
+        d for d in docs if history or d.id in current or (d.effective_from > on and latest[d.doc_id] == d.id)
     ]
     return [
         DocumentVersion(
-            doc_id=d.doc_id,
+            **stored_meta(d),
             version=d.version,
-            title=d.title,
-            language=d.language,  # type: ignore[arg-type]
-            topic=d.topic,
-            effective_from=d.effective_from,
-            scope=DocumentScope.model_validate(d.scope),
             sections=counts.get(d.id, 0),
             source_name=d.source_name,
             imported_at=d.imported_at.isoformat(timespec="seconds"),
@@ -387,3 +371,15 @@ def list_documents(session: Session, on: date, *, history: bool = False) -> list
         )
         for d in shown
     ]
+
+
+def stored_meta(d: KbDocument) -> dict[str, object]:
+    """A stored version's metadata, as DocumentMeta takes it."""
+    return {
+        "doc_id": d.doc_id,
+        "title": d.title,
+        "language": d.language,
+        "topic": d.topic,
+        "effective_from": d.effective_from,
+        "scope": DocumentScope.model_validate(d.scope),
+    }

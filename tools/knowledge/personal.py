@@ -98,6 +98,12 @@ class PersonalAnswer(BaseModel):
     figure: LeaveBalance | ContributionBase | NextPayDate | None = None  # the asker's own
 
 
+def asks_for_a_figure(question: str) -> bool:
+    """Whether a question is about one of the three figures at all (anyone's): only such a question
+    needs the reader of personal data, and its write transaction for the audit entry."""
+    return _topic(question) is not None
+
+
 def personal_kind(question: str) -> Kind | None:
     """Which of the three figures a question asks for about the asker ("my", "I", 我), if any."""
     kind = _topic(question)

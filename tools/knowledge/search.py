@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tools.knowledge import embeddings, glossary
-from tools.knowledge.library import in_force
-from tools.knowledge.models import DocumentScope, Language
+from tools.knowledge.library import in_force, stored_meta
+from tools.knowledge.models import DocumentMeta, DocumentScope, Language
 from tools.knowledge.places import mentions, names_of
 from tools.knowledge.segment import words
 from tools.store.models import KbDocument, KbSection
@@ -99,17 +99,11 @@ def family_of(doc_id: str) -> str:
     return head if head and tail in ("en", "zh") else doc_id
 
 
-class _Doc(BaseModel):
+class _Doc(DocumentMeta):
     """A document version as the index keeps it: plain values, not rows tied to a session."""
 
     id: int
-    doc_id: str
     version: int
-    title: str
-    language: Language
-    topic: str
-    effective_from: date
-    scope: DocumentScope
 
 
 class _Section(BaseModel):
@@ -190,6 +184,7 @@ class _Index:
     def __init__(self, docs: list[_Doc], sections: list[_Section]) -> None:
         self.docs = {d.id: d for d in docs}
         self.sections = {s.id: s for s in sections}
+        self.by_anchor = {(s.document_id, s.anchor): s for s in sections}
         self.whole, self.parts = _Layer(), _Layer()
         segmented = _Memo()  # titles and heading trails repeat across sections and versions
         for s in sections:
@@ -238,19 +233,7 @@ def _index(session: Session) -> _Index:
         hit = _cache.get(key)
         if hit and hit[0] == stamp:
             return hit[1]
-    docs = [
-        _Doc(
-            id=d.id,
-            doc_id=d.doc_id,
-            version=d.version,
-            title=d.title,
-            language=d.language,  # type: ignore[arg-type]
-            topic=d.topic,
-            effective_from=d.effective_from,
-            scope=DocumentScope.model_validate(d.scope),
-        )
-        for d in session.scalars(select(KbDocument))
-    ]
+    docs = [_Doc(id=d.id, version=d.version, **stored_meta(d)) for d in session.scalars(select(KbDocument))]
     sections = [
         _Section(
             id=r.id,
@@ -271,18 +254,19 @@ def _index(session: Session) -> _Index:
 
 def eligible_documents(session: Session, asker: Asker, on: date) -> list[_Doc]:
     """The document versions in force on `on` whose scope includes the asker."""
-    idx = _index(session)
+    return _eligible(_index(session), asker, on)
+
+
+def _eligible(idx: _Index, asker: Asker, on: date) -> list[_Doc]:
     return [d for d in in_force(list(idx.docs.values()), on) if asker.covers(d.scope)]
 
 
 def section_in_force(session: Session, doc_id: str, anchor: str, asker: Asker, on: date) -> Passage | None:
     """One section of a document as in force for the asker on `on`, or None."""
     idx = _index(session)
-    for doc in eligible_documents(session, asker, on):
-        if doc.doc_id == doc_id:
-            for sec in idx.sections.values():
-                if sec.document_id == doc.id and sec.anchor == anchor:
-                    return _passage(doc, sec, 0.0, [])
+    for doc in _eligible(idx, asker, on):
+        if doc.doc_id == doc_id and (sec := idx.by_anchor.get((doc.id, anchor))):
+            return _passage(doc, sec, 0.0, [])
     return None
 
 
@@ -290,7 +274,7 @@ def search(
     session: Session, question: str, asker: Asker, on: date, *, language: Language, limit: int = 5
 ) -> SearchResult:
     idx = _index(session)
-    allowed = {d.id for d in eligible_documents(session, asker, on)}
+    allowed = {d.id for d in _eligible(idx, asker, on)}
     own = {w for name in names_of(asker.location, asker.country) for w in words(name)}
     asked = [w for w in dict.fromkeys(words(question)) if w not in own]
     weights: dict[str, float] = {w: 1.0 for w in asked}
