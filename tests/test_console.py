@@ -15,6 +15,7 @@ from hrops import request_service as svc
 from hrops.api.app import app
 from hrops.console import routes
 from hrops.console.session import COOKIE
+from tests.conftest import HELICOPTER, with_handbook
 from tools.hr.schemas import PostalAddress
 from tools.store.db import session_scope
 from tools.store.models import Employee, User
@@ -411,17 +412,12 @@ def test_the_session_cookie_stays_small_and_signed() -> None:
 
 # -- policy questions and HR's cases -------------------------------------------------------------
 
-HELICOPTER = "can I book the company helicopter for a client visit?"
 HELICOPTER_ANSWER = "Acme has no company helicopter. Book client travel through the travel desk."
 
 
 @pytest.fixture
 def handbook(passwords: str) -> str:
-    from tools.demo_company.handbook import seed_handbook
-
-    with session_scope(passwords, write=True) as s:
-        seed_handbook(s)
-    return passwords
+    return with_handbook(passwords)
 
 
 def _fresh() -> httpx.AsyncClient:

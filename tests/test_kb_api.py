@@ -10,22 +10,13 @@ from sqlalchemy import func, select
 from hrops.api import auth
 from hrops.api.app import app
 from hrops.settings import get_settings
+from tests.conftest import HELICOPTER
 from tests.test_knowledge_base import EXPENSES_2026
 from tools.store.db import session_scope
 from tools.store.models import KbCase, KbDocument, Notification
 
 # The expenses policy of the CLI tests, as another document: the upload keeps its own doc_id.
 EXPENSES = EXPENSES_2026.replace("doc_id: expenses.en", "doc_id: travel.en")
-HELICOPTER = "can I book the company helicopter for a client visit?"
-
-
-@pytest.fixture
-def handbook(company: str) -> str:
-    from tools.demo_company.handbook import seed_handbook
-
-    with session_scope(company, write=True) as s:
-        seed_handbook(s)
-    return company
 
 
 @pytest.fixture

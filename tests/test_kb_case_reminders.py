@@ -19,14 +19,11 @@ async def test_the_hourly_schedule_reminds_hr_ops_of_an_overdue_case_once(
     from hrops import knowledge_service
     from hrops.clock import now
     from hrops.request_service import principal
-    from tools.demo_company.handbook import seed_handbook
     from tools.store.models import KbCase, Notification
     from workflows.kb_cases.messages import SCHEDULE_ID
     from workflows.kb_cases.schedule import ensure_schedule
 
     client = temporal_env.client
-    with session_scope(company, write=True) as s:
-        seed_handbook(s)
     case = knowledge_service.ask(principal("wang.fang"), "转人工").case_id
     with session_scope(company, write=True) as s:
         s.execute(update(KbCase).values(created_at=now() - timedelta(hours=30)))

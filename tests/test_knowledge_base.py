@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
+from tests.conftest import HELICOPTER
 from tools.store.db import session_scope
 from tools.store.models import AuditEntry, JobAssignment, KbDocument, KbSection
 
@@ -152,13 +153,10 @@ def test_one_bad_file_imports_nothing(company: str, tmp_path: Path) -> None:
     assert _audits(company, "kb.document.imported") == []
 
 
-def test_answers_follow_the_askers_own_location(company: str) -> None:
+def test_answers_follow_the_askers_own_location(company: str, handbook: str) -> None:
     """The handbook has a maternity-leave extension per city; each asker gets their own city's rule
     (read from their own job record), never another city's."""
-    from tools.demo_company.handbook import seed_handbook
-
     with session_scope(company, write=True) as s:
-        seed_handbook(s)
         s.execute(
             update(JobAssignment).where(JobAssignment.employee_id == "E1003").values(location="Beijing")
         )
@@ -176,11 +174,8 @@ def test_answers_follow_the_askers_own_location(company: str) -> None:
     assert zh["language"] == "zh" and zh["citations"][0]["doc_id"] == "social-insurance-beijing.zh"
 
 
-def test_hand_offs_and_audit(company: str) -> None:
-    from tools.demo_company.handbook import seed_handbook
+def test_hand_offs_and_audit(company: str, handbook: str) -> None:
 
-    with session_scope(company, write=True) as s:
-        seed_handbook(s)
     hrops = _cli()
     sensitive = json.loads(
         hrops("kb", "ask", "my manager keeps making jokes about my age", "--as", "wang.fang", "--json")
@@ -216,15 +211,12 @@ def test_seed_imports_the_handbook_once(store_url: str) -> None:
 
 
 @pytest.mark.both_stores
-def test_second_tier_case_answer_and_correction(company: str) -> None:
+def test_second_tier_case_answer_and_correction(company: str, handbook: str) -> None:
     from hrops.cli.common import CliError
-    from tools.demo_company.handbook import seed_handbook
     from tools.store.models import KbCase, KbCorrection, Notification
 
-    with session_scope(company, write=True) as s:
-        seed_handbook(s)
     hrops = _cli()
-    question = "can I book the company helicopter for a client visit?"
+    question = HELICOPTER
     first = json.loads(hrops("kb", "ask", question, "--as", "wang.fang", "--json"))
     again = json.loads(hrops("kb", "ask", question, "--as", "wang.fang", "--json"))
     assert first["status"] == "handed_off" and first["case_id"] == again["case_id"] == "KB-1"
@@ -286,11 +278,8 @@ def test_second_tier_case_answer_and_correction(company: str) -> None:
     assert sensitive["case_id"] in listed and "bullied" not in listed
 
 
-def test_personal_questions_are_answered_from_the_askers_own_record(company: str) -> None:
-    from tools.demo_company.handbook import seed_handbook
+def test_personal_questions_are_answered_from_the_askers_own_record(company: str, handbook: str) -> None:
 
-    with session_scope(company, write=True) as s:
-        seed_handbook(s)
     hrops = _cli()
     mine = json.loads(
         hrops("kb", "ask", "how many days of annual leave do I have left?", "--as", "wang.fang", "--json")
@@ -394,15 +383,12 @@ def test_every_file_type_imports_and_answers(company: str, tmp_path: Path) -> No
         ), (question, answer["text"])
 
 
-def test_open_cases_are_brought_up_again_then_escalated_once_each(company: str) -> None:
+def test_open_cases_are_brought_up_again_then_escalated_once_each(company: str, handbook: str) -> None:
     from datetime import timedelta
 
     from hrops.clock import now
-    from tools.demo_company.handbook import seed_handbook
     from tools.store.models import KbCase, Notification
 
-    with session_scope(company, write=True) as s:
-        seed_handbook(s)
     hrops = _cli()
     case = json.loads(
         hrops("kb", "ask", "can I talk to someone in HR please", "--as", "wang.fang", "--json")

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from agents import policy_answer
 from agents.policy_answer import GroundedAnswer, Refusal, generate, ground, numbers, to_policy_answer
 from hrops.settings import get_settings, reset_settings
-from tests.conftest import TODAY
+from tests.conftest import TODAY, with_handbook
 from tests.fake_openai import fake_openai
 from tools.knowledge.answer import PolicyAnswer, ask_policy, sentences
 from tools.knowledge.asker import asker_for
@@ -240,12 +240,10 @@ async def test_a_chinese_question_is_answered_in_chinese(
 
 
 async def test_offline_the_writer_quotes_what_the_extractive_answer_quotes(company: str) -> None:
-    from tools.demo_company.handbook import seed_handbook
     from tools.knowledge.search import search
 
     question = "how many days of annual leave do I get?"
-    with session_scope(company, write=True) as s:
-        seed_handbook(s)
+    with_handbook(company)
     with session_scope(company) as s:
         asker = asker_for(s, resolve_principal(s, "wang.fang", TODAY), TODAY)
         extractive = ask_policy(s, question, asker, TODAY)
@@ -273,11 +271,9 @@ async def test_a_remote_model_sees_only_the_question_and_policy_text(
     """Through the real OpenAI provider (a local fake endpoint): the seeded handbook, an employee's
     question, the passages the service would give the model; the prompt names nobody, the first
     answer is sent back for a figure no passage states and the second is answered."""
-    from tools.demo_company.handbook import seed_handbook
 
     question = "how many days of annual leave do I get?"
-    with session_scope(company, write=True) as s:
-        seed_handbook(s)
+    with_handbook(company)
     replies = [
         {"sentences": [{"text": "You get 47 days of annual leave.", "cites": ["P1"]}]},
         {"sentences": [{"text": "Annual leave follows the policy.", "cites": ["P1"]}]},
