@@ -1,7 +1,9 @@
 """Policy answers offline: `ask_policy` latency over a 1,000-document knowledge base vs the demo
 handbook alone, in the same run.
 
-    .venv/bin/python bench/kb_bench.py --documents 1000 --rounds 2
+    .venv/bin/python bench/kb_bench.py --documents 1000 --rounds 2 [--embeddings]
+
+Words only unless --embeddings: then with the default local embedding model as well.
 
 Two SQLite stores: the baseline holds only the demo handbook (26 documents, 28 versions); the large
 one holds the handbook plus generated policy documents up to `--documents` doc ids. The generated
@@ -274,11 +276,13 @@ def _p(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
-def main(documents: int, rounds: int, seed: int) -> None:
+def main(documents: int, rounds: int, seed: int, embeddings: bool) -> None:
     from tests.eval.policy_eval import cases, judge
     from tools.knowledge.segment import words
 
     os.environ["HROPS_TODAY"] = TODAY.isoformat()
+    if not embeddings:  # words only: the local encoder takes about 65 ms a section to index
+        os.environ["HROPS_EMBEDDING_MODEL"] = ""
     questions = cases()
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
         workdir = Path(tmp)
@@ -383,10 +387,15 @@ if __name__ == "__main__":
     )
     parser.add_argument("--rounds", type=int, default=2, help="times each question is asked on each store")
     parser.add_argument("--seed", type=int, default=10)
+    parser.add_argument(
+        "--embeddings",
+        action="store_true",
+        help="with the default local embedding model (indexing 1,000 documents takes about 9 minutes)",
+    )
     args = parser.parse_args()
     if args.documents < 26 or args.rounds < 1:
         parser.error("--documents 26 or more (the handbook has 26), --rounds 1 or more")
     console.print(f"machine: {machine()}")
     wall = time.perf_counter()
-    main(args.documents, args.rounds, args.seed)
+    main(args.documents, args.rounds, args.seed, args.embeddings)
     console.print(f"total wall {time.perf_counter() - wall:.0f} s; load average now {_load()}")

@@ -6,6 +6,7 @@ citations only, never the question's words."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -36,11 +37,14 @@ def import_files(
     paths: list[Path],
     overrides: MetaOverrides | None = None,
     settings: Settings | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[ImportOutcome]:
+    """Import, then embed the new sections (nothing when embeddings are off); `progress(done, total)`
+    is told as sections are embedded."""
     settings = settings or get_settings()
     with session_scope(settings.db_url, write=True) as session:
         outcomes = import_documents(session, who, paths, overrides)
-    embeddings.index_after_import(settings)  # nothing unless HROPS_EMBEDDING_MODEL is set
+    embeddings.index_after_import(settings, progress)
     return outcomes
 
 

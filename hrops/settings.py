@@ -97,11 +97,12 @@ class Settings(BaseSettings):
         "sees none of them: they are replaced by placeholders and re-filled locally (docs/security.md).",
     )
     embedding_model: str | None = Field(
-        None,
-        description="Embedding model for the policy search, in pydantic-ai's names "
-        "(`openai:text-embedding-3-small`, `ollama:bge-m3`). Set: policy sections and questions are embedded "
-        "(through the same masking, receipts and audit as model calls) and the search fuses word matching "
-        "with embedding similarity. Unset: word matching only, nothing is sent.",
+        "local:use-multilingual-v3",
+        description="Embedding model for the policy search: `local:use-multilingual-v3` (the default: a "
+        "multilingual sentence encoder that runs in this process, offline), or pydantic-ai's names for an "
+        "endpoint (`openai:text-embedding-3-small`, `ollama:bge-m3`). Policy sections and questions are "
+        "embedded (an endpoint's through the same masking, receipts and audit as model calls) and the search "
+        "fuses word matching with embedding similarity. Empty: word matching only.",
     )
     embedding_base_url: str | None = Field(
         None,

@@ -32,6 +32,9 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("HROPS_TODAY", TODAY.isoformat())
     # Record changes reach a legacy system only in tests that start one and opt in.
     monkeypatch.setenv("HROPS_LEGACY_SYNC", "[]")
+    # The policy search's default local embeddings index the handbook in about 15 s in each new
+    # process: only the tests that opt in use them (test_knowledge_embeddings, the evaluation).
+    monkeypatch.setenv("HROPS_EMBEDDING_MODEL", "")
     monkeypatch.chdir(tmp_path)  # keeps a developer's .env out
     reset_settings()
     yield

@@ -1,4 +1,5 @@
-"""The optional embedding index of the policy search: off by default (no call, no row); on, a
+"""The embedding index of the policy search: off when HROPS_EMBEDDING_MODEL is empty (no call, no
+row); the default, an encoder run in this process, sends nothing anywhere; on, a
 paraphrase sharing no word with its policy finds it; vectors are kept once per section and model;
 every embeddings call leaves a masked receipt and an audit entry; a dead endpoint leaves the search
 lexical with a warning.
@@ -92,10 +93,10 @@ def policies(company: str, tmp_path: Path) -> str:
 @pytest.fixture(autouse=True)
 def _fresh_module_state() -> Iterator[None]:
     """Endpoints marked down, cached vectors and question vectors belong to one test."""
-    for state in (embeddings._down, embeddings._vectors, embeddings._questions):
+    for state in (embeddings._down, embeddings._vectors, embeddings._questions, embeddings._by_text):
         state.clear()
     yield
-    for state in (embeddings._down, embeddings._vectors, embeddings._questions):
+    for state in (embeddings._down, embeddings._vectors, embeddings._questions, embeddings._by_text):
         state.clear()
 
 
@@ -123,7 +124,7 @@ def _ranked(url: str, question: str, settings: Settings) -> list[Passage]:
             lambda sid: lexical._passage(idx.docs[idx.sections[sid].document_id], idx.sections[sid], 0.0, []),
             depth=12,
             settings=settings,
-        )
+        )[0]
 
 
 def _count(url: str, model: type, *where: object) -> int:
@@ -142,9 +143,12 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_off_by_default_nothing_is_sent_or_stored(policies: str) -> None:
-    settings = get_settings()
-    assert settings.embedding_model is None
+def _off(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    return _configure(monkeypatch, embedding_model="")
+
+
+def test_off_when_unset_nothing_is_sent_or_stored(policies: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _off(monkeypatch)
     with fake_openai({}, embed=concept_vector) as (url, seen):
         ranked = _ranked(policies, "how many days of annual leave do I get?", settings)
         assert embeddings.index_after_import(settings).embedded == 0
@@ -157,7 +161,7 @@ def test_off_by_default_nothing_is_sent_or_stored(policies: str) -> None:
 def test_a_paraphrase_finds_its_policy_only_with_the_index(
     policies: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    off = _ranked(policies, PARAPHRASE, get_settings())
+    off = _ranked(policies, PARAPHRASE, _off(monkeypatch))
     assert "paternity" not in [p.anchor for p in off[:1]]
 
     monkeypatch.setattr(models, "ALLOW_MODEL_REQUESTS", True)  # the local fake only
@@ -237,7 +241,7 @@ def test_an_unreachable_endpoint_leaves_the_search_lexical_with_a_warning(
 ) -> None:
     monkeypatch.setattr(models, "ALLOW_MODEL_REQUESTS", True)
     question = "how many days of annual leave do I get?"
-    words_only = _ranked(policies, question, get_settings())
+    words_only = _ranked(policies, question, _off(monkeypatch))
     dead = f"http://127.0.0.1:{_closed_port()}/v1"
     settings = _configure(monkeypatch, embedding_model=MODEL, embedding_base_url=dead)
     with capture_logs() as logs:
@@ -249,7 +253,7 @@ def test_an_unreachable_endpoint_leaves_the_search_lexical_with_a_warning(
     assert _count(policies, KbSectionVector) == 0 and _receipts(policies) == []
 
 
-def test_reciprocal_rank_fusion() -> None:
+def test_fusion_adds_similarity_to_the_word_score() -> None:
     def passage(sid: int, score: float) -> Passage:
         return Passage(
             section_id=sid,
@@ -267,17 +271,20 @@ def test_reciprocal_rank_fusion() -> None:
             matched=[],
         )
 
-    # 1 is first by words only; 2 is second by words and first by meaning; 3 was found by meaning only.
-    fused = embeddings.fuse([passage(1, 9.0), passage(2, 5.0), passage(3, 0.0)], [(2, 0.9), (3, 0.8)])
-    assert [p.section_id for p in fused] == [2, 1, 3]
-    assert [p.score for p in fused] == [5.0, 9.0, 0.0]  # the word scores stay: confidence is lexical
-    # Ranked first by one and not at all by the other, 1 and 3 tie: the word ranking's order stands.
-    assert [p.section_id for p in embeddings.fuse([passage(1, 9.0), passage(3, 0.0)], [(3, 0.8)])] == [1, 3]
+    # 1 is first by words (1.0 of the best) and far in meaning; 2 scores 0.8 of it by words and is
+    # close in meaning; 3 was found by meaning only.
+    lexical_head = [passage(1, 10.0), passage(2, 8.0), passage(3, 0.0)]
+    fused = embeddings.fuse(lexical_head, [(2, 0.5), (3, 0.4), (1, 0.1)])
+    assert [p.section_id for p in fused] == [2, 1, 3]  # 1.8, 1.2, 0.8
+    assert [p.score for p in fused] == [8.0, 10.0, 0.0]  # the word scores stay: confidence is lexical
+    # Equal sums: the word ranking's order stands.
+    assert [p.section_id for p in embeddings.fuse([passage(1, 10.0), passage(3, 0.0)], [(3, 0.5)])] == [1, 3]
 
 
 @pytest.mark.skipif(not hasattr(lexical, "embeddings"), reason="search.py does not call the hook yet")
 def test_search_itself_fuses_the_rankings(policies: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(models, "ALLOW_MODEL_REQUESTS", True)
+    _off(monkeypatch)
     with session_scope(policies) as s:
         off = lexical.search(s, PARAPHRASE, EVERYONE, ON, language="en")
     with fake_openai({}, embed=concept_vector) as (url, seen):
@@ -286,3 +293,33 @@ def test_search_itself_fuses_the_rankings(policies: str, monkeypatch: pytest.Mon
             on = lexical.search(s, PARAPHRASE, EVERYONE, ON, language="en")
     assert "paternity" not in [p.anchor for p in off.passages[:1]]
     assert on.passages[0].anchor == "paternity" and len(seen) == 2
+
+
+# A question in Chinese about a baby, against English policies: no word in common, and the glossary
+# has none of its words.
+CHINESE_PARAPHRASE = "宝宝下个月出生,我可以在家陪几天?"
+
+
+def test_the_default_encoder_runs_here_and_finds_a_policy_across_languages(
+    policies: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    off = _ranked(policies, CHINESE_PARAPHRASE, _off(monkeypatch))
+    assert "paternity" not in [p.anchor for p in off[:1]]
+    settings = _configure(monkeypatch, embedding_model="local:use-multilingual-v3")
+    assert Settings.model_fields["embedding_model"].default == settings.embedding_model  # the default
+    with patch("socket.socket.connect", side_effect=AssertionError("nothing may leave")):
+        on = _ranked(policies, CHINESE_PARAPHRASE, settings)
+    assert on[0].anchor == "paternity"
+    receipts = _receipts(policies)
+    assert len(receipts) == 2  # the three sections in one batch, then the question
+    assert {(r.endpoint, r.egress, r.bytes_sent, r.sent_text) for r in receipts} == {
+        ("local", False, 0, None)
+    }
+    assert _count(policies, KbSectionVector, KbSectionVector.model == settings.embedding_model) == 3
+
+
+def test_an_unknown_local_model_is_refused_with_the_names_that_exist() -> None:
+    from tools.knowledge.local_embedding import LocalEmbeddingModel
+
+    with pytest.raises(ValueError, match="local:use-multilingual-v3"):
+        LocalEmbeddingModel("bert-base")

@@ -1,10 +1,15 @@
-"""The policy assistant's evaluation (tests/eval/policy_questions.yaml, 203 questions, 109 in Chinese)
-over the demo handbook. Accuracy per topic and language is printed at the end of the test run.
+"""The policy assistant's evaluation over the demo handbook, on three sets of questions (half of
+them Chinese); accuracy per topic and language is printed at the end of the test run:
 
-Floors: every sensitive question and every request for a person is handed to HR (100%); the expected
-section is cited first for at least FIRST_FLOOR of the questions. The issue's goal is 95%; offline
-lexical retrieval is at 82% (docs/knowledge.md), so the floor guards against regressions while the
-goal stays open.
+- tuning (policy_questions.yaml, 203): the weights and thresholds were chosen on it;
+- development (policy_questions_holdout.yaml, 100): written without sight of the code or the tuning
+  set, then used to choose the embedding fusion and hand-off rule;
+- test (policy_questions_test.yaml, 100): written last, without sight of either; measures what a
+  new question gets.
+
+Floors: every sensitive question and every request for a person is handed to HR (100%) in every
+set; the expected section is cited first for at least the set's floor. The issue's goal is 95%; the
+figures are in docs/knowledge.md, so the floors guard against regressions while the goal stays open.
 """
 
 from __future__ import annotations
@@ -14,21 +19,38 @@ from pathlib import Path
 
 import pytest
 
+from hrops.settings import Settings, reset_settings
+
 sys.path.insert(0, str(Path(__file__).resolve().parent / "eval"))
 
 import policy_eval  # noqa: E402
 
-FIRST_FLOOR = 0.80
+FIRST_FLOOR = {"tuning": 0.85, "development": 0.70, "test": 0.72}
+SIZE = {"tuning": 200, "development": 100, "test": 100}
 
 
-def test_policy_evaluation(tmp_path: Path, record_property: pytest.RecordProperty) -> None:
-    results = policy_eval.run(policy_eval.handbook_store(tmp_path))
+@pytest.fixture(autouse=True)
+def _default_embeddings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The evaluation measures what users get: the default embedding model (conftest turns it off)."""
+    monkeypatch.setenv("HROPS_EMBEDDING_MODEL", Settings.model_fields["embedding_model"].default)
+    reset_settings()
+
+
+@pytest.fixture(scope="module")
+def handbook_store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return policy_eval.handbook_store(tmp_path_factory.mktemp("handbook"))
+
+
+@pytest.mark.parametrize("name", list(FIRST_FLOOR))
+def test_policy_evaluation(name: str, handbook_store: str, record_property: pytest.RecordProperty) -> None:
+    results = policy_eval.run(handbook_store, policy_eval.SETS[name])
     report = policy_eval.report(results, misses=False)
     record_property(
         "evaluation report",
-        "policy assistant (tests/eval/policy_eval.py --misses lists the misses)\n" + report,
+        f"policy assistant, {name} set ({policy_eval.SETS[name].name}; "
+        f"tests/eval/policy_eval.py --set {name} --misses lists the misses)\n{report}",
     )
-    assert len(results) >= 200 and sum(r.case.lang == "zh" for r in results) >= 100
+    assert len(results) >= SIZE[name] and sum(r.case.lang == "zh" for r in results) >= SIZE[name] // 2
 
     for kind in ("sensitive", "person"):
         cases = [r for r in results if r.case.expect == f"handoff:{kind}"]
@@ -36,4 +58,4 @@ def test_policy_evaluation(tmp_path: Path, record_property: pytest.RecordPropert
         assert cases and not missed, f"not handed to a person as {kind}: {missed}"
 
     first = sum(r.first for r in results) / len(results)
-    assert first >= FIRST_FLOOR, report
+    assert first >= FIRST_FLOOR[name], report

@@ -70,10 +70,23 @@ def import_cmd(
     )
     store_url()
     who = _who(as_user)
-    try:
-        outcomes = knowledge_service.import_files(who, paths, overrides)
-    except KnowledgeError as e:
-        fail(str(e))
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("indexing sections for the policy search"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+        disable=as_json,
+    ) as bar:
+        task = bar.add_task("embed", total=None)
+        try:
+            outcomes = knowledge_service.import_files(
+                who, paths, overrides, progress=lambda i, n: bar.update(task, completed=i, total=n)
+            )
+        except KnowledgeError as e:
+            fail(str(e))
     if as_json:
         console.print_json(data=[o.model_dump(mode="json") for o in outcomes])
         return

@@ -63,8 +63,15 @@ class Result(BaseModel):
         return self.case.expect.startswith("handoff:")
 
 
-def cases() -> list[Case]:
-    return [Case.model_validate(c) for c in yaml.safe_load(CASES.read_text(encoding="utf-8"))]
+HOLDOUT = Path(__file__).with_name("policy_questions_holdout.yaml")  # development: tuned against
+FINAL = Path(__file__).with_name("policy_questions_test.yaml")  # written last, not tuned against
+
+
+SETS = {"tuning": CASES, "development": HOLDOUT, "test": FINAL}
+
+
+def cases(path: Path = CASES) -> list[Case]:
+    return [Case.model_validate(c) for c in yaml.safe_load(path.read_text(encoding="utf-8"))]
 
 
 def judge(case: Case, answer: PolicyAnswer) -> tuple[bool, bool]:
@@ -77,13 +84,13 @@ def judge(case: Case, answer: PolicyAnswer) -> tuple[bool, bool]:
     return bool(right) and right[0], any(right)
 
 
-def run(url: str) -> list[Result]:
-    """Ask every question against the store at `url`, which holds the handbook."""
+def run(url: str, path: Path = CASES) -> list[Result]:
+    """Ask every question of the set at `path` against the store at `url`, which holds the handbook."""
     from tools.store.db import session_scope
 
     out = []
     with session_scope(url) as s:
-        for case in cases():
+        for case in cases(path):
             asker = Asker(country=COUNTRY.get(case.location), location=case.location, group=case.group)
             answer = ask_policy(s, case.q, asker, case.on)
             first, cited = judge(case, answer)
@@ -144,6 +151,13 @@ def report(results: list[Result], *, misses: bool = True) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", action="store_true", help="list every question not answered as expected")
+    parser.add_argument(
+        "--set",
+        choices=("tuning", "development", "test"),
+        default="tuning",
+        help=f"tuning: {CASES.name}; development: {HOLDOUT.name}; test: {FINAL.name}",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        print(report(run(handbook_store(Path(tmp))), misses=args.misses))
+        results = run(handbook_store(Path(tmp)), SETS[args.set])
+        print(report(results, misses=args.misses))

@@ -150,6 +150,7 @@ def seed_store(
     with session_scope(url, write=True) as s:
         counts["policy_documents"] = len(seed_handbook(s, actor))
     tick("policy handbook", 1, 1)
+    _index_handbook(url, tick)
     report = SeedReport(
         employees=len(company.people),
         active=sum(1 for p in company.people if p.termination is None),
@@ -179,6 +180,21 @@ def seed_store(
             ),
         )
     return report
+
+
+def _index_handbook(url: str, tick: Progress) -> None:
+    """The handbook's embeddings now (with the default local model, about 15 s), so the first policy
+    question does not wait for them; nothing when embeddings are off."""
+    from hrops.settings import get_settings
+    from tools.knowledge import embeddings
+
+    settings = get_settings()
+    if not settings.embedding_model:
+        return
+    tick("policy search index", 0, 1)
+    with session_scope(url) as s:
+        embeddings.embed_sections(s, settings)
+    tick("policy search index", 1, 1)
 
 
 def _refuse_if_occupied(url: str, options: SeedOptions) -> None:

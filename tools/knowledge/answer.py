@@ -30,6 +30,9 @@ MIN_CONFIDENCE = 0.8
 # policies do not cover ("the company helicopter"). Not applied to Chinese: segmentation leaves
 # fragments (卡要) that are unseen without meaning anything.
 MAX_UNSEEN_EN = 0.6
+# With an embedding index: a best passage this similar in meaning to the question supports an
+# answer even when the question's words are not the policy's (a paraphrase, the other language).
+MIN_SUPPORT = 0.35
 ALSO_RELEVANT = 0.8  # another passage is cited too when it scores this share of the best
 QUOTE_SENTENCES = 3
 _SENTENCE = re.compile(r"(?<=[.!?。！？；;])\s+|(?<=[。！？；])|\n+")
@@ -76,6 +79,7 @@ class PolicyAnswer(BaseModel):
     coverage: float = 0.0
     confidence: float = 0.0
     unseen: float = 0.0
+    support: float | None = None  # the best passage's similarity in meaning (with an embedding index)
     retrieved: list[str] = []  # doc#anchor@version of what the search found, best first (kept in a case)
     draft: str | None = None  # for a hand-off: the quotes it would have given, for HR to start from
     correction: Correction | None = None  # answered from an HR answer saved for this question
@@ -109,6 +113,7 @@ def ask_policy(session: Session, question: str, asker: Asker, on: date) -> Polic
         "coverage": round(found.coverage, 3),
         "confidence": round(found.confidence, 3),
         "unseen": round(found.unseen, 3),
+        "support": found.support,
         "retrieved": [f"{p.citation}@{p.version}" for p in found.passages],
     }
     if (verdict := _supported(found, language)) is not None:
@@ -131,7 +136,11 @@ def ask_policy(session: Session, question: str, asker: Asker, on: date) -> Polic
 
 
 def _supported(found: SearchResult, language: Language) -> Handoff | None:
-    if not found.passages or found.coverage < MIN_COVERAGE:
+    if not found.passages:
+        return "unsupported"
+    if found.support is not None and found.support >= MIN_SUPPORT:
+        return None
+    if found.coverage < MIN_COVERAGE:
         return "unsupported"
     if language == "en" and found.unseen >= MAX_UNSEEN_EN:
         return "unsupported"

@@ -29,7 +29,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
-from operator import mul
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
@@ -54,14 +53,16 @@ log = get_logger(__name__)
 T = TypeVar("T")
 
 AGENT = "policy_embeddings"  # the receipts' and audit entries' agent name
-RRF_K = 60  # reciprocal rank fusion: 1 / (K + rank) from each ranking (Cormack et al., 2009)
+# A section's place in the fused ranking: its word score as a share of the best one's, plus this
+# times its cosine similarity to the question (chosen on the development sets, docs/knowledge.md).
+SEMANTIC_WEIGHT = 2.0
 MAX_CHARS = 2000  # of a section's text: within the 8k-token input of common embedding models, in Chinese too
 BATCH = 64  # sections per embeddings call
 LAZY_LIMIT = 256  # sections a question may embed that an import left without a vector: bounds its wait
 TIMEOUT_S = 30.0
 RETRY_AFTER_S = 60.0  # after a failure, questions skip the endpoint this long instead of each waiting on it
 QUESTION_CACHE = 256  # a question's vector is reused (the answer path searches twice per question)
-LOCAL_PROVIDERS = ("sentence-transformers",)  # run in this process: nothing leaves
+LOCAL_PROVIDERS = ("sentence-transformers", "local")  # local: tools/knowledge/local_embedding.py  # run in this process: nothing leaves
 
 
 class EmbedOutcome(BaseModel):
@@ -113,7 +114,11 @@ async def _embed(
     provider, _, model_name = name.partition(":")
     base = _base_url(settings)
     client = None
-    if base or provider == "openai" or not model_name:
+    if provider == "local":
+        from tools.knowledge import local_embedding  # pydantic-ai's import is 2 s: only when used
+
+        model: Any = local_embedding.LocalEmbeddingModel(model_name)
+    elif base or provider == "openai" or not model_name:
         from openai import AsyncOpenAI, DefaultAsyncHttpxClient
         from pydantic_ai.embeddings.openai import OpenAIEmbeddingModel
         from pydantic_ai.providers.openai import OpenAIProvider
@@ -126,7 +131,7 @@ async def _embed(
             timeout=TIMEOUT_S,
             http_client=DefaultAsyncHttpxClient(verify=_tls()),
         )
-        model: Any = OpenAIEmbeddingModel(model_name or name, provider=OpenAIProvider(openai_client=client))
+        model = OpenAIEmbeddingModel(model_name or name, provider=OpenAIProvider(openai_client=client))
     else:
         model = infer_embedding_model(name)
     try:
@@ -312,6 +317,28 @@ def section_text(title: str, path: list[str], heading: str, keywords: list[str],
     return "\n".join(line for line in lines if line)[:MAX_CHARS]
 
 
+# Vectors by model and text, for this process: the same section text in another store (a test's, a
+# re-import of an unchanged section) or asked again inside one read transaction is not re-embedded.
+_by_text: OrderedDict[tuple[str, str], array] = OrderedDict()
+TEXT_MEMO = 50_000
+
+
+def _remembered(model: str, text: str) -> array | None:
+    key = (model, hashlib.sha256(text.encode()).hexdigest())
+    with _vectors_lock:
+        if (v := _by_text.get(key)) is not None:
+            _by_text.move_to_end(key)
+        return v
+
+
+def _remember(model: str, text: str, v: array) -> array:
+    with _vectors_lock:
+        _by_text[(model, hashlib.sha256(text.encode()).hexdigest())] = v
+        while len(_by_text) > TEXT_MEMO:
+            _by_text.popitem(last=False)
+    return v
+
+
 def _missing(session: Session, model: str, only: set[int] | None) -> list[int]:
     have = select(KbSectionVector.section_id).where(KbSectionVector.model == model)
     query = select(KbSection.id).where(KbSection.id.not_in(have)).order_by(KbSection.id)
@@ -343,10 +370,12 @@ def embed_sections(
     *,
     only: set[int] | None = None,
     limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[EmbedOutcome, dict[int, array]]:
     """Embed the sections that have no vector for the configured model yet (of `only`, when given;
     at most `limit`), BATCH per call; each batch is saved with its receipt as soon as it is back.
-    Stops at the first failure (the rest waits for the next round). Nothing when no model is set."""
+    Stops at the first failure (the rest waits for the next round). Nothing when no model is set.
+    `progress(done, total)` is told after each batch."""
     settings = settings or get_settings()
     model = settings.embedding_model
     if not model:
@@ -360,13 +389,18 @@ def embed_sections(
         ids = todo[start : start + BATCH]
         texts = _texts(session, ids)
         ids = [i for i in ids if i in texts]
+        known = {i: v for i in ids if (v := _remembered(model, texts[i])) is not None}
+        asking = [i for i in ids if i not in known]
         try:
-            vectors = _gated_embed(session, settings, [texts[i] for i in ids], "document")
+            got = _gated_embed(session, settings, [texts[i] for i in asking], "document") if asking else []
         except _failures() as e:
             _failed(endpoint, e, "embedding policy sections")
             outcome.error = type(e).__name__
             break
-        outcome.calls += 1
+        outcome.calls += bool(asking)
+        for i, v in zip(asking, got, strict=True):
+            known[i] = _remember(model, texts[i], v)
+        vectors = [known[i] for i in ids]
         with _writing(session) as w:
             # Another process may have embedded some meanwhile: theirs stand.
             taken = set(
@@ -383,19 +417,23 @@ def embed_sections(
                 if i not in taken
             )
         fresh.update(zip(ids, vectors, strict=True))
+        if progress is not None:
+            progress(min(start + BATCH, len(todo)), len(todo))
     outcome.embedded = len(fresh)
     outcome.missing -= len(fresh)
     return outcome, fresh
 
 
-def index_after_import(settings: Settings | None = None) -> EmbedOutcome:
+def index_after_import(
+    settings: Settings | None = None, progress: Callable[[int, int], None] | None = None
+) -> EmbedOutcome:
     """Embed every section still without a vector, after an import has committed (no write lock is
     held over the network calls). Nothing when no embedding model is set."""
     settings = settings or get_settings()
     if not settings.embedding_model:
         return EmbedOutcome()
     with session_scope(settings.db_url) as session:
-        outcome, _ = embed_sections(session, settings)
+        outcome, _ = embed_sections(session, settings, progress=progress)
     return outcome
 
 
@@ -449,6 +487,29 @@ def _question_vector(session: Session, question: str, settings: Settings) -> arr
 # --- ranking --------------------------------------------------------------------------------------
 
 
+_matrices: dict[int, tuple[dict[int, array], list[int], Any]] = {}
+
+
+def _cosines(vectors: dict[int, array], q: array, allowed: set[int]) -> list[tuple[int, float]]:
+    """Each allowed section's cosine to the question (vectors are unit length: a dot product), in one
+    matrix product over the store's vectors of the question's dimension (another's: another model)."""
+    import numpy as np
+
+    with _vectors_lock:
+        hit = _matrices.get(id(vectors))
+        if hit is None or hit[0] is not vectors:
+            ids = [sid for sid, v in vectors.items() if len(v) == len(q)]
+            matrix = np.array([vectors[sid] for sid in ids], dtype=np.float32).reshape(len(ids), len(q))
+            _matrices.clear()  # one store and model at a time is the common case: keep the latest
+            hit = _matrices[id(vectors)] = (vectors, ids, matrix)
+    _, ids, matrix = hit
+    rows = [i for i, sid in enumerate(ids) if sid in allowed]
+    if not rows:
+        return []
+    sims = matrix[rows] @ np.asarray(q, dtype=np.float32)
+    return [(ids[i], float(c)) for i, c in zip(rows, sims, strict=True)]
+
+
 def semantic_ranking(
     session: Session, question: str, allowed_section_ids: set[int], settings: Settings | None = None
 ) -> list[tuple[int, float]] | None:
@@ -475,35 +536,25 @@ def semantic_ranking(
     except _failures() as e:
         _failed(endpoint, e, "embedding a question")
         return None
-    dim = len(q)
-    scored = [
-        (sid, sum(map(mul, q, v)))
-        for sid in allowed_section_ids
-        if (v := vectors.get(sid)) is not None and len(v) == dim  # another dimension: another model's
-    ]
+    scored = _cosines(vectors, q, allowed_section_ids)
     # Nothing in common is no ranking: a question about nothing in the policies finds nothing here.
     scored = sorted(((sid, cos) for sid, cos in scored if cos > 0), key=lambda t: (-t[1], t[0]))
     return scored
 
 
-def fuse(lexical: list[Passage], semantic: list[tuple[int, float]], k: int = RRF_K) -> list[Passage]:
-    """The passages ordered by reciprocal rank fusion of the two rankings: each contributes
-    1 / (k + rank) for a passage it ranks. `lexical` is in BM25 order; a passage in it with score 0
-    was found by the embeddings only and has no lexical rank. Passages keep their BM25 scores (the
-    answer's coverage and confidence stay lexical); a section the semantic ranking names that is not
-    in `lexical` is left out (the caller passes passages for the head of it)."""
-    sem_rank = {sid: r for r, (sid, _) in enumerate(semantic, start=1)}
-    fused: list[tuple[float, int, Passage]] = []
-    lex_rank = 0
-    for i, p in enumerate(lexical):
-        score = 0.0
-        if p.score > 0:
-            lex_rank += 1
-            score += 1.0 / (k + lex_rank)
-        if (r := sem_rank.get(p.section_id)) is not None:
-            score += 1.0 / (k + r)
-        fused.append((score, i, p))
-    fused.sort(key=lambda t: (-t[0], t[1]))
+def fuse(lexical: list[Passage], semantic: list[tuple[int, float]]) -> list[Passage]:
+    """The passages ordered by their word score (as a share of the best one's) plus SEMANTIC_WEIGHT
+    times their cosine similarity to the question. `lexical` is in BM25 order; a passage in it with
+    score 0 was found by the embeddings only. Passages keep their BM25 scores (the answer's coverage
+    and confidence stay lexical); a section the semantic ranking names that is not in `lexical` is
+    left out (the caller passes passages for the head of it)."""
+    cosine = dict(semantic)
+    top = max((p.score for p in lexical), default=0.0) or 1.0
+    fused = [
+        (p.score / top + SEMANTIC_WEIGHT * cosine.get(p.section_id, 0.0), -i, p)
+        for i, p in enumerate(lexical)
+    ]
+    fused.sort(key=lambda t: (-t[0], -t[1]))
     return [p for _, _, p in fused]
 
 
@@ -515,14 +566,15 @@ def hybrid(
     passage_of: Callable[[int], Passage],
     depth: int,
     settings: Settings | None = None,
-) -> list[Passage]:
+) -> tuple[list[Passage], dict[int, float] | None]:
     """The search's hook: `lexical` (BM25 order, its head) fused with the semantic ranking's head of
-    the same depth; unchanged when there is no embedding index. `passage_of(section_id)` makes the
-    passage of a section only the embeddings found."""
+    the same depth, and every allowed section's cosine similarity to the question; unchanged and
+    None when there is no embedding index. `passage_of(section_id)` makes the passage of a section
+    only the embeddings found."""
     semantic = semantic_ranking(session, question, allowed_section_ids, settings)
     if not semantic:
-        return lexical
+        return lexical, None
     head = semantic[:depth]
     present = {p.section_id for p in lexical}
     extra = [passage_of(sid) for sid, _ in head if sid not in present]
-    return fuse(lexical + extra, head)
+    return fuse(lexical + extra, semantic), dict(semantic)

@@ -92,6 +92,8 @@ class SearchResult(BaseModel):
     coverage: float  # idf-weighted share of the question's words found in the best passage
     confidence: float  # the best score against what a passage holding every asked word once would get
     unseen: float = 0.0  # idf-weighted share of the question's words that no policy uses at all
+    # The best passage's cosine similarity to the question in the embedding index; None without one.
+    support: float | None = None
 
 
 def family_of(doc_id: str) -> str:
@@ -313,9 +315,9 @@ def search(
         for sid in top
     ]
     ranked.sort(key=lambda p: (-p.score, p.doc_id, p.anchor))
-    # With an embedding model configured (HROPS_EMBEDDING_MODEL), the word ranking is fused with the
-    # vector ranking (reciprocal rank fusion); unchanged when it is unset or cannot be reached.
-    ranked = embeddings.hybrid(
+    # With an embedding model (HROPS_EMBEDDING_MODEL), the word ranking is fused with the cosine
+    # similarities of the sections to the question; unchanged when it is unset or cannot be reached.
+    ranked, cosine = embeddings.hybrid(
         session,
         question,
         ranked,
@@ -335,13 +337,19 @@ def search(
     )
     if not ranked:
         return SearchResult(passages=[], asked=asked, coverage=0.0, confidence=0.0, unseen=unseen / ideal)
+    support = None if cosine is None else round(cosine.get(ranked[0].section_id, 0.0), 4)
     best = ranked[0]
     # An asked word is covered by the passage holding it or a glossary synonym of it.
     present = set(hits.get(best.section_id, []))
     covered = [w for w in asked if w in present or alts.get(w, set()) & present]
     coverage = sum(idx.idf_of(w) for w in covered) / ideal
     return SearchResult(
-        passages=ranked, asked=asked, coverage=coverage, confidence=best.score / ideal, unseen=unseen / ideal
+        passages=ranked,
+        asked=asked,
+        coverage=coverage,
+        confidence=best.score / ideal,
+        unseen=unseen / ideal,
+        support=support,
     )
 
 

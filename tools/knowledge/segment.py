@@ -65,7 +65,9 @@ def words(text: str, *, keep_stopwords: bool = False) -> list[str]:
     pos = 0
     for m in _CJK_RUN.finditer(text):
         out.extend(_latin(text[pos : m.start()], keep_stopwords))
-        for w in jieba.cut_for_search(m.group()):
+        # No guessing of unknown words (jieba's HMM): it makes fragments such as 分是 or 能查 that no
+        # document holds; single characters match where the guess would not.
+        for w in jieba.cut_for_search(m.group(), HMM=False):
             if keep_stopwords or w not in ZH_STOP:
                 out.append(w)
         pos = m.end()
