@@ -62,10 +62,9 @@ LAZY_LIMIT = 256  # sections a question may embed that an import left without a 
 TIMEOUT_S = 30.0
 RETRY_AFTER_S = 60.0  # after a failure, questions skip the endpoint this long instead of each waiting on it
 QUESTION_CACHE = 256  # a question's vector is reused (the answer path searches twice per question)
-LOCAL_PROVIDERS = (
-    "sentence-transformers",
-    "local",
-)  # local: tools/knowledge/local_embedding.py  # run in this process: nothing leaves
+# Run in this process, nothing leaves: pydantic-ai's sentence-transformers, and our own `local:`
+# models (tools/knowledge/local_embedding.py).
+LOCAL_PROVIDERS = ("sentence-transformers", "local")
 
 
 class EmbedOutcome(BaseModel):
