@@ -15,7 +15,6 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic_ai import RunContext
@@ -43,7 +42,6 @@ from tools.privacy.lexicon import lexicon_for
 from tools.privacy.policy import LOCAL, allowed_for
 from tools.privacy.redaction import Redactor, current_hints
 from tools.review.queue import offer_model_output
-from tools.store import audit
 from tools.store.db import session_scope
 from tools.store.models import RequestRecord
 
@@ -237,46 +235,20 @@ class GatedModel(WrapperModel):
         left = redactor is not None
         with session_scope(get_settings().db_url, write=True) as session:
             record = _request_of(session, workflow_id, run_id)
-            receipt = receipts.record(
+            receipt = receipts.record_call(
                 session,
-                receipts.Receipt(
-                    at=datetime.now(UTC),
-                    agent=self.agent_name,
-                    model=self.wrapped.model_name,
-                    endpoint=self.endpoint,
-                    egress=left,
-                    request_id=record.label if record else None,
-                    workflow_id=workflow_id,
-                    allowed=sorted(self.allowed) if left else [],
-                    masked=dict(redactor.masked) if redactor else {},
-                    sent=dict(redactor.sent) if redactor else {},
-                    bytes_sent=len(text.encode()) if left else 0,
-                    input_tokens=response.usage.input_tokens,
-                    output_tokens=response.usage.output_tokens,
-                    prompt_sha256=receipts.fingerprint(text),
-                    sent_text=text if left else None,
-                ),
-            )
-            audit.append(
-                session,
-                audit.AuditEvent(
-                    actor=f"agent:{self.agent_name}",
-                    action="model.call",
-                    workflow_id=workflow_id,
-                    request_id=record.label if record else None,
-                    entity_type="model_receipt",
-                    entity_id=str(receipt.id),
-                    details={
-                        "model": self.wrapped.model_name,
-                        "endpoint": self.endpoint,
-                        "egress": left,
-                        "bytes_sent": receipt.bytes_sent,
-                        "masked": receipt.masked,
-                        "sent": receipt.sent,
-                        "input_tokens": response.usage.input_tokens,
-                        "output_tokens": response.usage.output_tokens,
-                    },
-                ),
+                agent=self.agent_name,
+                model=self.wrapped.model_name,
+                endpoint=self.endpoint,
+                egress=left,
+                text=text,
+                allowed=self.allowed,
+                masked=redactor.masked if redactor else {},
+                sent=redactor.sent if redactor else {},
+                input_tokens=response.usage.input_tokens,
+                output_tokens=response.usage.output_tokens,
+                request_id=record.label if record else None,
+                workflow_id=workflow_id,
             )
             # Sampled for compliance review (tools/review): what the agent was asked and wrote, as used.
             offer_model_output(

@@ -42,7 +42,6 @@ from tools.privacy import receipts
 from tools.privacy.lexicon import lexicon_for
 from tools.privacy.policy import LOCAL, allowed_for
 from tools.privacy.redaction import Redactor, current_hints
-from tools.store import audit
 from tools.store.db import READ_OPTION, session_scope
 from tools.store.models import KbDocument, KbSection, KbSectionVector
 
@@ -246,45 +245,20 @@ def _receipt(
     input_type: str,
     tokens: int | None,
 ) -> None:
-    left = endpoint != LOCAL
     text = "\n".join(f"[{input_type}] {t}" for t in texts)
-    receipt = receipts.record(
+    receipts.record_call(
         session,
-        receipts.Receipt(
-            at=datetime.now(UTC),
-            agent=AGENT,
-            model=settings.embedding_model or "",
-            endpoint=endpoint,
-            egress=left,
-            allowed=sorted(allowed) if left else [],
-            masked=dict(redactor.masked) if redactor else {},
-            sent=dict(redactor.sent) if redactor else {},
-            bytes_sent=len(text.encode()) if left else 0,
-            input_tokens=tokens,
-            output_tokens=None,
-            prompt_sha256=receipts.fingerprint(text),
-            sent_text=text if left else None,
-        ),
-    )
-    audit.append(
-        session,
-        audit.AuditEvent(
-            actor=f"agent:{AGENT}",
-            action="model.call",
-            entity_type="model_receipt",
-            entity_id=str(receipt.id),
-            details={
-                "model": settings.embedding_model,
-                "endpoint": endpoint,
-                "egress": left,
-                "bytes_sent": receipt.bytes_sent,
-                "masked": receipt.masked,
-                "sent": receipt.sent,
-                "input_tokens": tokens,
-                "texts": len(texts),
-                "input_type": input_type,
-            },
-        ),
+        agent=AGENT,
+        model=settings.embedding_model or "",
+        endpoint=endpoint,
+        egress=endpoint != LOCAL,
+        text=text,
+        allowed=allowed,
+        masked=redactor.masked if redactor else {},
+        sent=redactor.sent if redactor else {},
+        input_tokens=tokens,
+        output_tokens=None,
+        details={"texts": len(texts), "input_type": input_type},
     )
 
 

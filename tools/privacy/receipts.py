@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tools.store import audit
 from tools.store.models import ModelReceipt
 
 
@@ -61,6 +62,70 @@ def record(session: Session, receipt: Receipt) -> ModelReceipt:
     row = ModelReceipt(**receipt.model_dump(exclude={"id"}))
     session.add(row)
     session.flush()
+    return row
+
+
+def record_call(
+    session: Session,
+    *,
+    agent: str,
+    model: str,
+    endpoint: str,
+    egress: bool,
+    text: str,
+    allowed: frozenset[str],
+    masked: dict[str, int],
+    sent: dict[str, int],
+    input_tokens: int | None,
+    output_tokens: int | None,
+    request_id: str | None = None,
+    workflow_id: str | None = None,
+    details: dict | None = None,
+) -> ModelReceipt:
+    """One model call's receipt (`text` is what the endpoint received) and its `model.call` audit
+    entry naming it, in the caller's transaction; `details` adds to the audit entry's."""
+    row = record(
+        session,
+        Receipt(
+            at=datetime.now(UTC),
+            agent=agent,
+            model=model,
+            endpoint=endpoint,
+            egress=egress,
+            request_id=request_id,
+            workflow_id=workflow_id,
+            allowed=sorted(allowed) if egress else [],
+            masked=dict(masked),
+            sent=dict(sent),
+            bytes_sent=len(text.encode()) if egress else 0,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            prompt_sha256=fingerprint(text),
+            sent_text=text if egress else None,
+        ),
+    )
+    audit.append(
+        session,
+        audit.AuditEvent(
+            actor=f"agent:{agent}",
+            action="model.call",
+            workflow_id=workflow_id,
+            request_id=request_id,
+            entity_type="model_receipt",
+            entity_id=str(row.id),
+            details={
+                "model": model,
+                "endpoint": endpoint,
+                "egress": egress,
+                "bytes_sent": row.bytes_sent,
+                "masked": row.masked,
+                "sent": row.sent,
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                **(details or {}),
+            },
+        ),
+    )
     return row
 
 
