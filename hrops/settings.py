@@ -97,9 +97,9 @@ class Settings(BaseSettings):
         "sees none of them: they are replaced by placeholders and re-filled locally (docs/security.md).",
     )
     embedding_model: str | None = Field(
-        "local:use-multilingual-v3",
-        description="Embedding model for the policy search: `local:use-multilingual-v3` (the default: a "
-        "multilingual sentence encoder that runs in this process, offline), or pydantic-ai's names for an "
+        "local:multilingual-e5-small",
+        description="Embedding model for the policy search: `local:multilingual-e5-small` (the default) or "
+        "`local:use-multilingual-v3`, multilingual models that run in this process, offline; or pydantic-ai's names for an "
         "endpoint (`openai:text-embedding-3-small`, `ollama:bge-m3`). Policy sections and questions are "
         "embedded (an endpoint's through the same masking, receipts and audit as model calls) and the search "
         "fuses word matching with embedding similarity. Empty: word matching only.",

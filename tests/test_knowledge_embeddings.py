@@ -123,6 +123,7 @@ def _ranked(url: str, question: str, settings: Settings) -> list[Passage]:
             section_ids,
             lambda sid: lexical._passage(idx.docs[idx.sections[sid].document_id], idx.sections[sid], 0.0, []),
             depth=12,
+            precedence=lambda sid: lexical._precedence(idx, sid, EVERYONE),
             settings=settings,
         )[0]
 
@@ -274,11 +275,16 @@ def test_fusion_adds_similarity_to_the_word_score() -> None:
     # 1 is first by words (1.0 of the best) and far in meaning; 2 scores 0.8 of it by words and is
     # close in meaning; 3 was found by meaning only.
     lexical_head = [passage(1, 10.0), passage(2, 8.0), passage(3, 0.0)]
-    fused = embeddings.fuse(lexical_head, [(2, 0.5), (3, 0.4), (1, 0.1)])
+    fused = embeddings.fuse(lexical_head, [(2, 0.5), (3, 0.4), (1, 0.1)], weight=2.0)
     assert [p.section_id for p in fused] == [2, 1, 3]  # 1.8, 1.2, 0.8
     assert [p.score for p in fused] == [8.0, 10.0, 0.0]  # the word scores stay: confidence is lexical
-    # Equal sums: the word ranking's order stands.
-    assert [p.section_id for p in embeddings.fuse([passage(1, 10.0), passage(3, 0.0)], [(3, 0.5)])] == [1, 3]
+    # Equal sums: the word ranking's order stands...
+    tie = [passage(1, 10.0), passage(3, 0.0)]
+    assert [p.section_id for p in embeddings.fuse(tie, [(3, 0.5)], weight=2.0)] == [1, 3]
+    # ...unless one is the asker's own rule (a city's document over the national one), even one
+    # that the embeddings alone found.
+    local = {3: 1.3}.get
+    assert [p.section_id for p in embeddings.fuse(tie, [(3, 0.5)], 2.0, lambda s: local(s, 1.0))] == [3, 1]
 
 
 @pytest.mark.skipif(not hasattr(lexical, "embeddings"), reason="search.py does not call the hook yet")
@@ -300,13 +306,13 @@ def test_search_itself_fuses_the_rankings(policies: str, monkeypatch: pytest.Mon
 CHINESE_PARAPHRASE = "宝宝下个月出生,我可以在家陪几天?"
 
 
-def test_the_default_encoder_runs_here_and_finds_a_policy_across_languages(
-    policies: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("model", ["local:multilingual-e5-small", "local:use-multilingual-v3"])
+def test_the_local_encoders_run_here_and_find_a_policy_across_languages(
+    policies: str, monkeypatch: pytest.MonkeyPatch, model: str
 ) -> None:
     off = _ranked(policies, CHINESE_PARAPHRASE, _off(monkeypatch))
     assert "paternity" not in [p.anchor for p in off[:1]]
-    settings = _configure(monkeypatch, embedding_model="local:use-multilingual-v3")
-    assert Settings.model_fields["embedding_model"].default == settings.embedding_model  # the default
+    settings = _configure(monkeypatch, embedding_model=model)
     with patch("socket.socket.connect", side_effect=AssertionError("nothing may leave")):
         on = _ranked(policies, CHINESE_PARAPHRASE, settings)
     assert on[0].anchor == "paternity"
@@ -318,8 +324,14 @@ def test_the_default_encoder_runs_here_and_finds_a_policy_across_languages(
     assert _count(policies, KbSectionVector, KbSectionVector.model == settings.embedding_model) == 3
 
 
+def test_the_default_embedding_model_is_local_and_calibrated() -> None:
+    default = Settings.model_fields["embedding_model"].default
+    assert default == "local:multilingual-e5-small"
+    assert default in embeddings.CALIBRATIONS
+
+
 def test_an_unknown_local_model_is_refused_with_the_names_that_exist() -> None:
     from tools.knowledge.local_embedding import LocalEmbeddingModel
 
-    with pytest.raises(ValueError, match="local:use-multilingual-v3"):
+    with pytest.raises(ValueError, match="local:multilingual-e5-small, local:use-multilingual-v3"):
         LocalEmbeddingModel("bert-base")

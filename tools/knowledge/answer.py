@@ -30,9 +30,6 @@ MIN_CONFIDENCE = 0.8
 # policies do not cover ("the company helicopter"). Not applied to Chinese: segmentation leaves
 # fragments (卡要) that are unseen without meaning anything.
 MAX_UNSEEN_EN = 0.6
-# With an embedding index: a best passage this similar in meaning to the question supports an
-# answer even when the question's words are not the policy's (a paraphrase, the other language).
-MIN_SUPPORT = 0.35
 ALSO_RELEVANT = 0.8  # another passage is cited too when it scores this share of the best
 QUOTE_SENTENCES = 3
 _SENTENCE = re.compile(r"(?<=[.!?。！？；;])\s+|(?<=[。！？；])|\n+")
@@ -138,7 +135,7 @@ def ask_policy(session: Session, question: str, asker: Asker, on: date) -> Polic
 def _supported(found: SearchResult, language: Language) -> Handoff | None:
     if not found.passages:
         return "unsupported"
-    if found.support is not None and found.support >= MIN_SUPPORT:
+    if found.supported:  # close in meaning (embeddings.Calibration.min_support)
         return None
     if found.coverage < MIN_COVERAGE:
         return "unsupported"

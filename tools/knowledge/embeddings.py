@@ -1,9 +1,9 @@
 """An optional embedding index beside the lexical policy search (issue 10).
 
 With HROPS_EMBEDDING_MODEL set, every policy section is embedded once per embedding model (title,
-heading, keywords and text, cut to MAX_CHARS) and kept in `kb_section_vectors`; a question is
-embedded when asked, and the search fuses its BM25 ranking with the cosine ranking by reciprocal
-rank fusion. Unset (the default), nothing here runs: no call, no row.
+heading, keywords and text, cut to the model's `Calibration.max_chars`) and kept in `kb_section_vectors`; a question is
+embedded when asked, and the search adds the cosine similarities to its word scores (`fuse`, with
+the model's `Calibration`). Empty, nothing here runs: no call, no row.
 
 What is sent goes the way a model call does (agents/gate.py): masked by the endpoint's policy
 (tools/privacy), one receipt per call and a `model.call` audit entry naming it. Policy text is
@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import urlparse
 
 from pydantic import BaseModel
@@ -52,10 +52,38 @@ log = get_logger(__name__)
 T = TypeVar("T")
 
 AGENT = "policy_embeddings"  # the receipts' and audit entries' agent name
-# A section's place in the fused ranking: its word score as a share of the best one's, plus this
-# times its cosine similarity to the question (chosen on the development sets, docs/knowledge.md).
-SEMANTIC_WEIGHT = 2.0
-MAX_CHARS = 2000  # of a section's text: within the 8k-token input of common embedding models, in Chinese too
+
+
+class Calibration(NamedTuple):
+    """How the search uses a model. Models differ in scale: USE puts unrelated texts at 0.1-0.3, e5
+    at 0.7-0.8, so each has its own values (chosen on the evaluation's tuning and development sets,
+    docs/knowledge.md)."""
+
+    # A section's place in the fused ranking: its word score as a share of the best one's, plus
+    # this times its cosine similarity to the question.
+    weight: float
+    # A best passage at least this similar to the question supports an answer even when the
+    # question's words are not the policy's (a paraphrase, the other language).
+    min_support: float
+    # Of a section's text, with its heading and keywords first: within the 8k-token input of
+    # common endpoint models, in Chinese too. e5's cost grows with the square of its input (600
+    # characters: 3 times faster than 2,000), and the evaluation scores both the same.
+    max_chars: int = 2000
+
+
+CALIBRATIONS = {
+    "local:multilingual-e5-small": Calibration(weight=48.0, min_support=0.87, max_chars=600),
+    "local:use-multilingual-v3": Calibration(weight=2.0, min_support=0.35),
+}
+# An endpoint's model (OpenAI, Ollama...) that nobody calibrated: USE's values, for cosines spread like
+# USE's, as most API models' are. Measure yours with tests/eval/policy_eval.py and add it above.
+UNCALIBRATED = Calibration(weight=2.0, min_support=0.35)
+
+
+def calibration(model: str) -> Calibration:
+    return CALIBRATIONS.get(model, UNCALIBRATED)
+
+
 BATCH = 64  # sections per embeddings call
 LAZY_LIMIT = 256  # sections a question may embed that an import left without a vector: bounds its wait
 TIMEOUT_S = 30.0
@@ -286,11 +314,13 @@ def _unpack(blob: bytes) -> array:
     return v
 
 
-def section_text(title: str, path: list[str], heading: str, keywords: list[str], text: str) -> str:
+def section_text(
+    title: str, path: list[str], heading: str, keywords: list[str], text: str, max_chars: int
+) -> str:
     """What a section is embedded as: where it sits, its heading and keywords, then its text."""
     head = " > ".join([title, *path[:-1], heading]) if path else f"{title} > {heading}"
     lines = [head, "; ".join(keywords) if keywords else "", text]
-    return "\n".join(line for line in lines if line)[:MAX_CHARS]
+    return "\n".join(line for line in lines if line)[:max_chars]
 
 
 # Vectors by model and text, for this process: the same section text in another store (a test's, a
@@ -322,7 +352,7 @@ def _missing(session: Session, model: str, only: set[int] | None) -> list[int]:
     return [i for i in ids if i in only] if only is not None else ids
 
 
-def _texts(session: Session, ids: list[int]) -> dict[int, str]:
+def _texts(session: Session, ids: list[int], max_chars: int) -> dict[int, str]:
     rows = session.execute(
         select(
             KbSection.id,
@@ -336,7 +366,8 @@ def _texts(session: Session, ids: list[int]) -> dict[int, str]:
         .where(KbSection.id.in_(ids))
     )
     return {
-        r.id: section_text(r.title, list(r.path), r.heading, list(r.keywords or []), r.text) for r in rows
+        r.id: section_text(r.title, list(r.path), r.heading, list(r.keywords or []), r.text, max_chars)
+        for r in rows
     }
 
 
@@ -363,7 +394,7 @@ def embed_sections(
     endpoint = endpoint_of(settings)
     for start in range(0, len(todo), BATCH):
         ids = todo[start : start + BATCH]
-        texts = _texts(session, ids)
+        texts = _texts(session, ids, calibration(model).max_chars)
         ids = [i for i in ids if i in texts]
         known = {i: v for i in ids if (v := _remembered(model, texts[i])) is not None}
         asking = [i for i in ids if i not in known]
@@ -518,16 +549,28 @@ def semantic_ranking(
     return scored
 
 
-def fuse(lexical: list[Passage], semantic: list[tuple[int, float]]) -> list[Passage]:
-    """The passages ordered by their word score (as a share of the best one's) plus SEMANTIC_WEIGHT
-    times their cosine similarity to the question. `lexical` is in BM25 order; a passage in it with
-    score 0 was found by the embeddings only. Passages keep their BM25 scores (the answer's coverage
-    and confidence stay lexical); a section the semantic ranking names that is not in `lexical` is
-    left out (the caller passes passages for the head of it)."""
+def fuse(
+    lexical: list[Passage],
+    semantic: list[tuple[int, float]],
+    weight: float,
+    precedence: Callable[[int], float] = lambda _: 1.0,
+) -> list[Passage]:
+    """The passages ordered by their word score (as a share of the best one's) plus `weight` times
+    their cosine similarity to the question, plus the log of their precedence (the search's factor
+    for a rule specific to the asker: a section the embeddings alone found has it too).
+
+    `lexical` is in BM25 order; a passage in it with score 0 was found by the embeddings only.
+    Passages keep their BM25 scores (the answer's coverage and confidence stay lexical); a section
+    the semantic ranking names that is not in `lexical` is left out (the caller passes passages for
+    the head of it)."""
     cosine = dict(semantic)
     top = max((p.score for p in lexical), default=0.0) or 1.0
     fused = [
-        (p.score / top + SEMANTIC_WEIGHT * cosine.get(p.section_id, 0.0), -i, p)
+        (
+            p.score / top + weight * cosine.get(p.section_id, 0.0) + math.log(precedence(p.section_id)),
+            -i,
+            p,
+        )
         for i, p in enumerate(lexical)
     ]
     fused.sort(key=lambda t: (-t[0], -t[1]))
@@ -541,16 +584,19 @@ def hybrid(
     allowed_section_ids: set[int],
     passage_of: Callable[[int], Passage],
     depth: int,
+    precedence: Callable[[int], float],
     settings: Settings | None = None,
 ) -> tuple[list[Passage], dict[int, float] | None]:
     """The search's hook: `lexical` (BM25 order, its head) fused with the semantic ranking's head of
     the same depth, and every allowed section's cosine similarity to the question; unchanged and
     None when there is no embedding index. `passage_of(section_id)` makes the passage of a section
     only the embeddings found."""
+    settings = settings or get_settings()
     semantic = semantic_ranking(session, question, allowed_section_ids, settings)
     if not semantic:
         return lexical, None
     head = semantic[:depth]
     present = {p.section_id for p in lexical}
     extra = [passage_of(sid) for sid, _ in head if sid not in present]
-    return fuse(lexical + extra, semantic), dict(semantic)
+    weight = calibration(settings.embedding_model).weight
+    return fuse(lexical + extra, semantic, weight, precedence), dict(semantic)

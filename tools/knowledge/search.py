@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hrops.settings import get_settings
 from tools.knowledge import embeddings, glossary
 from tools.knowledge.library import in_force, stored_meta
 from tools.knowledge.models import DocumentMeta, DocumentScope, Language
@@ -94,6 +95,9 @@ class SearchResult(BaseModel):
     unseen: float = 0.0  # idf-weighted share of the question's words that no policy uses at all
     # The best passage's cosine similarity to the question in the embedding index; None without one.
     support: float | None = None
+    # That similarity is enough to support an answer by the embedding model's calibration, even
+    # where the question's words are not the policy's (a paraphrase, the other language).
+    supported: bool = False
 
 
 def family_of(doc_id: str) -> str:
@@ -297,11 +301,7 @@ def search(
         doc = idx.docs[idx.sections[sid].document_id]
         if doc.language != language:
             scores[sid] *= OTHER_LANGUAGE
-        for axis, boost in SPECIFIC.items():
-            if getattr(doc.scope, axis):
-                scores[sid] *= boost
-        if not doc.scope.locations:  # a city's own document names its city everywhere: no second boost
-            scores[sid] *= _heading_factor(idx, sid, asker)
+        scores[sid] *= _precedence(idx, sid, asker)
     # Passages only for the head of the ranking: twice the limit leaves room for dropping the
     # other-language twin of a section.
     top = sorted(scores, key=lambda sid: -scores[sid])[: limit * 2 + 2]
@@ -329,6 +329,7 @@ def search(
             [w for w in hits.get(sid, []) if w in asked_set],
         ),
         depth=limit * 2 + 2,
+        precedence=lambda sid: _precedence(idx, sid, asker),
     )
     ranked = _in_question_language(ranked, language)[:limit]
     ideal = sum(idx.idf_of(w) for w in asked) or 1.0
@@ -338,6 +339,7 @@ def search(
     if not ranked:
         return SearchResult(passages=[], asked=asked, coverage=0.0, confidence=0.0, unseen=unseen / ideal)
     support = None if cosine is None else round(cosine.get(ranked[0].section_id, 0.0), 4)
+    floor = embeddings.calibration(get_settings().embedding_model).min_support
     best = ranked[0]
     # An asked word is covered by the passage holding it or a glossary synonym of it.
     present = set(hits.get(best.section_id, []))
@@ -350,7 +352,21 @@ def search(
         confidence=best.score / ideal,
         unseen=unseen / ideal,
         support=support,
+        supported=support is not None and support >= floor,
     )
+
+
+def _precedence(idx: _Index, section_id: int, asker: Asker) -> float:
+    """How much the asker's own rules count over the general ones: the document's scope
+    (SPECIFIC), and the places its heading names."""
+    doc = idx.docs[idx.sections[section_id].document_id]
+    factor = 1.0
+    for axis, boost in SPECIFIC.items():
+        if getattr(doc.scope, axis):
+            factor *= boost
+    if not doc.scope.locations:  # a city's own document names its city everywhere: no second boost
+        factor *= _heading_factor(idx, section_id, asker)
+    return factor
 
 
 def _heading_factor(idx: _Index, section_id: int, asker: Asker) -> float:
