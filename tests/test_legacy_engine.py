@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from hrops.settings import get_settings
 from tests.legacy_fixtures import SYSTEM, Sim, active_employees, set_employee, set_home
-from tools.legacy import catalog, journal
+from tools.legacy import catalog, engine, journal
 from tools.legacy.engine import PushResult
-from tools.legacy.errors import LoginFailed, ValidationRejected
+from tools.legacy.errors import LoginFailed, TransientError, ValidationRejected
 from tools.legacy.push import PushRequest, push
 from tools.store.db import session_scope
 from tools.store.models import AuditEntry
@@ -189,6 +189,28 @@ async def test_wrong_credentials_are_not_retried(sim: Sim, demo: str, browser_po
         await _push(browser_pool, active_employees(demo, 6)[5])
     assert "not-the-password" not in str(e.value) and e.value.retryable is False
     browser_pool_slots_logged_out(browser_pool)
+
+
+async def test_a_session_that_expires_on_the_way_in_is_a_retryable_fault_named_as_such(
+    sim: Sim, demo: str, browser_pool, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    # Every request after signing in finds its session gone: the system sends the browser back to
+    # its sign-in page with no refusal on it. That is a fault to retry (Temporal's policy takes
+    # over after the record-level tries), named for what happened, not a silent wait for a page
+    # that never comes.
+    monkeypatch.setattr(engine, "MAX_ATTEMPTS", 1)  # one record-level try shows it; eight take 40 s
+    sim.configure(expire_rate=1.0)
+    browser_pool_slots_logged_out(browser_pool)
+    eid = active_employees(demo, 7)[6]
+    try:
+        with pytest.raises(TransientError) as e:
+            await _push(browser_pool, eid)
+    finally:
+        sim.configure(expire_rate=0.0)
+        browser_pool_slots_logged_out(browser_pool)
+    assert e.value.retryable and not isinstance(e.value, LoginFailed)
+    assert e.value.message == "login: sent back to the sign-in page"
+    assert not [r for r in sim.rows() if r["empno"] == eid[1:].rjust(6, "0")]
 
 
 def browser_pool_slots_logged_out(pool) -> None:  # noqa: ANN001

@@ -54,6 +54,9 @@ MAX_ATTEMPTS = 8  # record-level tries (each starts from the search) before Temp
 PAGE_TRIES = 3  # tries of one wizard page before the record starts over
 POLL = 0.01  # after a browser event, before looking at the page
 WAIT = 0.25  # longest pause between looks when the browser reports nothing
+# The sign-in form back without a refusal for this long after logging in: sent back out, try again
+# (a refusal a page script shows a moment late still counts as one).
+BOUNCE_QUIET = 1.0
 
 Outcome = Literal["entered", "already_present", "updated", "unchanged"]
 
@@ -243,8 +246,10 @@ class Engine:
                         self.slot.logged_in.discard(self.system.system)
                     if attempt == MAX_ATTEMPTS:
                         raise e from None
-                    # Faults here are random, not load: a short, gently growing pause is enough.
-                    await asyncio.sleep(min(0.2 * attempt, 2.0))
+                    if not isinstance(e, SessionExpired):
+                        # Faults here are random, not load: a short, gently growing pause is enough.
+                        # An expired session is no fault of the system's: it logs in again at once.
+                        await asyncio.sleep(min(0.2 * attempt, 2.0))
             raise AssertionError("unreachable")
         except LegacyError as e:
             self.evidence.finish(error=e.kind, message=e.message, recovered=self.recovered)
@@ -443,26 +448,43 @@ class Engine:
             mark = self._mark()
             await button.click()
             deadline = time.monotonic() + self.timeout
+            back_since: float | None = None  # when the sign-in form was first seen again
             while time.monotonic() < deadline:
                 if self._server_errors > mark.errors:
                     raise TransientError("login: server error", page="login")
                 if await self._reached(login.success, mark):
                     self.slot.logged_in.add(self.system.system)
                     return
-                if (
-                    login.failure
-                    and self._fresh(self.page, mark)
-                    and await self.page.locator(login.failure).count()
-                ):
+                fresh = self._fresh(self.page, mark)
+                if login.failure and fresh and await self.page.locator(login.failure).count():
                     raise LoginFailed(
                         f"{self.system.system} refused the login: check its credentials "
                         "(`hrops legacy login`, see docs/legacy-systems.md)",
                         page="login",
                     )
+                # The sign-in form again and no refusal: the new session expired on its way to the
+                # first page. Nothing more will come; waiting out the step timeout only loses time.
+                if fresh and await self._sign_in_shown():
+                    back_since = back_since or time.monotonic()
+                    if time.monotonic() - back_since >= BOUNCE_QUIET:
+                        raise TransientError("login: sent back to the sign-in page", page="login")
+                else:
+                    back_since = None
                 await self._settle()
             raise TransientError("login: no answer", page="login")
         finally:
             self._logging_in = False
+
+    async def _sign_in_shown(self) -> bool:
+        """The top page is the sign-in page, its form shown (a refusal may still render in it)."""
+        login = self.system.login
+        if _path(self.page.url) != _path(self._url(login.url)):
+            return False
+        for sel in login.username.selectors:
+            with contextlib.suppress(Exception):  # mid-navigation, or a selector the page cannot parse
+                if await self._candidate(self.page, sel, None).count():
+                    return True
+        return False
 
     # -- locating ------------------------------------------------------------------------------
 
