@@ -64,10 +64,11 @@ class Result(BaseModel):
 
 
 HOLDOUT = Path(__file__).with_name("policy_questions_holdout.yaml")  # development: tuned against
-FINAL = Path(__file__).with_name("policy_questions_test.yaml")  # written last, not tuned against
+FINAL = Path(__file__).with_name("policy_questions_test.yaml")  # not tuned against
+FRESH = Path(__file__).with_name("policy_questions_fresh.yaml")  # written after the test set was looked at
 
 
-SETS = {"tuning": CASES, "development": HOLDOUT, "test": FINAL}
+SETS = {"tuning": CASES, "development": HOLDOUT, "test": FINAL, "fresh": FRESH}
 
 
 def cases(path: Path = CASES) -> list[Case]:
@@ -153,9 +154,9 @@ if __name__ == "__main__":
     parser.add_argument("--misses", action="store_true", help="list every question not answered as expected")
     parser.add_argument(
         "--set",
-        choices=("tuning", "development", "test"),
+        choices=tuple(SETS),
         default="tuning",
-        help=f"tuning: {CASES.name}; development: {HOLDOUT.name}; test: {FINAL.name}",
+        help=f"tuning: {CASES.name}; development: {HOLDOUT.name}; test: {FINAL.name}; fresh: {FRESH.name}",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
