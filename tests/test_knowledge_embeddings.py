@@ -280,11 +280,16 @@ def test_fusion_adds_similarity_to_the_word_score() -> None:
     assert [p.score for p in fused] == [8.0, 10.0, 0.0]  # the word scores stay: confidence is lexical
     # Equal sums: the word ranking's order stands...
     tie = [passage(1, 10.0), passage(3, 0.0)]
-    assert [p.section_id for p in embeddings.fuse(tie, [(3, 0.5)], weight=2.0)] == [1, 3]
+    assert [p.section_id for p in embeddings.fuse(tie, [(3, 0.5), (1, 0.0)], weight=2.0)] == [1, 3]
     # ...unless one is the asker's own rule (a city's document over the national one), even one
     # that the embeddings alone found.
     local = {3: 1.3}.get
-    assert [p.section_id for p in embeddings.fuse(tie, [(3, 0.5)], 2.0, lambda s: local(s, 1.0))] == [3, 1]
+    mine = embeddings.fuse(tie, [(3, 0.5), (1, 0.0)], 2.0, lambda s: local(s, 1.0))
+    assert [p.section_id for p in mine] == [3, 1]
+    # A section the embeddings have not reached yet (an import still being indexed) ranks by its
+    # words, not below everything else on a model that puts unrelated text at 0.8.
+    fresh = [passage(1, 10.0), passage(2, 1.0), passage(3, 0.0)]
+    assert [p.section_id for p in embeddings.fuse(fresh, [(2, 0.80), (3, 0.79)], weight=48.0)][0] == 1
 
 
 @pytest.mark.skipif(not hasattr(lexical, "embeddings"), reason="search.py does not call the hook yet")
@@ -299,6 +304,9 @@ def test_search_itself_fuses_the_rankings(policies: str, monkeypatch: pytest.Mon
             on = lexical.search(s, PARAPHRASE, EVERYONE, ON, language="en")
     assert "paternity" not in [p.anchor for p in off.passages[:1]]
     assert on.passages[0].anchor == "paternity" and len(seen) == 2
+    # A model nobody calibrated ranks, but its similarity alone never supports an answer: the word
+    # test decides whether the asker gets a quote or a person.
+    assert on.support is not None and on.support > 0.5 and not on.supported
 
 
 # A question in Chinese about a baby, against English policies: no word in common, and the glossary

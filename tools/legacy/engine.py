@@ -464,10 +464,12 @@ class Engine:
                     )
                 # The sign-in form again and no refusal: the new session expired on its way to the
                 # first page. Nothing more will come; waiting out the step timeout only loses time.
-                if fresh and await self._sign_in_shown():
+                # Only for a system whose refusal we can see: without it, a refused login looks
+                # the same, and quick retries of wrong credentials could lock the account.
+                if login.failure and fresh and await self._sign_in_shown():
                     back_since = back_since or time.monotonic()
                     if time.monotonic() - back_since >= BOUNCE_QUIET:
-                        raise TransientError("login: sent back to the sign-in page", page="login")
+                        raise SessionExpired("login: sent back to the sign-in page", page="login")
                 else:
                     back_since = None
                 await self._settle()
@@ -482,7 +484,7 @@ class Engine:
             return False
         for sel in login.username.selectors:
             with contextlib.suppress(Exception):  # mid-navigation, or a selector the page cannot parse
-                if await self._candidate(self.page, sel, None).count():
+                if await self._candidate(self.page, sel, None).first.is_visible():
                     return True
         return False
 

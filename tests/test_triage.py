@@ -1,0 +1,52 @@
+"""Triage before any search: what goes to HR as a sensitive case, and, as much, what does not. The
+evaluation sets hold only questions that should be handed on; these probes hold ordinary questions
+that share words with sensitive ones (a wrong hand-off costs the asker an answer and HR a case)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tools.knowledge.triage import triage
+
+SENSITIVE = [
+    ("最近压力大到整晚睡不着，有时候觉得活着也没什么意思", "health"),
+    ("I don't want to live anymore", "health"),
+    ("i dont want to be alive and nobody would notice", "health"),
+    ("sometimes I think about hurting myself", "health"),
+    ("I feel like life is not worth living", "health"),
+    ("I want to die", "health"),
+    ("I'm scheduled for surgery on Monday, what do I need to send HR?", "health"),
+    ("Having surgery in March, can I work from home after?", "health"),
+    ("I'm going in for an operation next month, how does sick pay work?", "health"),
+    ("我想投诉我的直属领导，他经常在组会上当众骂人", "harassment"),
+    ("My manager yelled at my colleague in front of everyone again", "harassment"),
+    ("a colleague swore at me in the kitchen today", "harassment"),
+    ("自从我告诉领导我怀孕了，他就不给我安排重要项目了", "discrimination"),
+    ("HR invited me to a meeting about a 'conduct issue', am I about to be fired?", "disciplinary"),
+    ("Can I be fired for being late three times?", "disciplinary"),
+]
+
+ORDINARY = [
+    "I don't want to live in Shanghai anymore, can I transfer to Shenzhen?",
+    "I do not want to wake up at 5am for the early shift, can I swap?",
+    "I don't want to be here anymore after 6pm, is overtime mandatory?",
+    "我应该什么时候告诉公司我怀孕了？怀孕的员工是不是不让上夜班？",
+    "Where can I read the code of conduct concern reporting procedure?",
+    "Will my fixed-term contract end automatically, or do I need to resign?",
+    "my mom is having major surgery next month and I need a few weeks to look after her. is any of that paid?",
+    "My wife's operation is next week, can I take carer's leave?",
+    "I have an operation manual question about the expense tool",
+    "公司对骂人有什么规定？",
+    "how many days of annual leave do I get?",
+]
+
+
+@pytest.mark.parametrize(("question", "category"), SENSITIVE)
+def test_sensitive_matters_go_to_hr_as_confidential_cases(question: str, category: str) -> None:
+    found = triage(question)
+    assert (found.route, found.category) == ("sensitive", category), found
+
+
+@pytest.mark.parametrize("question", ORDINARY)
+def test_ordinary_questions_that_share_their_words_are_answered(question: str) -> None:
+    assert triage(question).route == "policy", triage(question)
