@@ -87,9 +87,10 @@ def calibration(model: str) -> Calibration:
 
 
 BATCH = 64  # sections per embeddings call
-# Sections a question may embed that an import left without a vector: bounds its wait (about 4 s
-# with e5). The rest rank by words meanwhile (see fuse), and the next questions embed more.
-LAZY_LIMIT = 32
+# Sections a question may embed that an import left without a vector: bounds its wait (about 33 s
+# with e5; `hrops seed` and `hrops kb import` embed everything first). Fewer leaves a store half
+# embedded for longer, and a half-embedded store ranks worse than words alone (measured: 30%).
+LAZY_LIMIT = 256
 TIMEOUT_S = 30.0
 RETRY_AFTER_S = 60.0  # after a failure, questions skip the endpoint this long instead of each waiting on it
 QUESTION_CACHE = 256  # a question's vector is reused (the answer path searches twice per question)
