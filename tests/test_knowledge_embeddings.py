@@ -306,7 +306,23 @@ def test_search_itself_fuses_the_rankings(policies: str, monkeypatch: pytest.Mon
     assert on.passages[0].anchor == "paternity" and len(seen) == 2
     # A model nobody calibrated ranks, but its similarity alone never supports an answer: the word
     # test decides whether the asker gets a quote or a person.
-    assert on.support is not None and on.support > 0.5 and not on.supported
+    assert on.support is not None and on.support > 0.5 and on.supported is None
+
+
+def test_meaning_and_words_decide_together_whether_a_passage_supports_an_answer() -> None:
+    """e5's gate (tests/eval/support_gate.py): a passage only as close in meaning as unrelated ones
+    often are answers when the question's words are in it, and a close one whose words are not
+    there is handed to a person; without a calibrated gate the word test in answer.py decides."""
+    e5 = embeddings.calibration("local:multilingual-e5-small")
+    assert e5.words > 0
+    assert embeddings.supports(e5, 0.84, confidence=2.0) is True
+    assert embeddings.supports(e5, 0.84, confidence=0.1) is False
+    assert embeddings.supports(e5, 0.93, confidence=0.1) is True
+    assert embeddings.supports(e5, None, confidence=5.0) is None  # no index: words alone
+    use = embeddings.calibration("local:use-multilingual-v3")
+    assert embeddings.supports(use, 0.40, confidence=0.0) is True
+    assert embeddings.supports(use, 0.20, confidence=9.0) is None
+    assert embeddings.supports(embeddings.calibration("openai:some-model"), 0.99, confidence=9.0) is None
 
 
 # A question in Chinese about a baby, against English policies: no word in common, and the glossary

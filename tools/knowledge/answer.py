@@ -135,8 +135,10 @@ def ask_policy(session: Session, question: str, asker: Asker, on: date) -> Polic
 def _supported(found: SearchResult, language: Language) -> Handoff | None:
     if not found.passages:
         return "unsupported"
-    if found.supported:  # close in meaning (embeddings.Calibration.min_support)
+    if found.supported is True:  # close in meaning (embeddings.supports)
         return None
+    if found.supported is False:  # the embedding model's calibration decided against it
+        return "unsupported" if found.coverage < MIN_COVERAGE else "low_confidence"
     if found.coverage < MIN_COVERAGE:
         return "unsupported"
     if language == "en" and found.unseen >= MAX_UNSEEN_EN:

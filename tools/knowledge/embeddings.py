@@ -62,28 +62,47 @@ class Calibration(NamedTuple):
     # A section's place in the fused ranking: its word score as a share of the best one's, plus
     # this times its cosine similarity to the question.
     weight: float
-    # A best passage at least this similar to the question supports an answer even when the
-    # question's words are not the policy's (a paraphrase, the other language).
+    # Whether the best passage supports an answer: its similarity to the question, plus `words`
+    # times the log of its word score (`supports`), at least this. With words 0 (USE, a model
+    # nobody calibrated), similarity alone, and below it the word test decides (answer.py).
     min_support: float
     # Of a section's text, with its heading and keywords first: within the 8k-token input of
     # common endpoint models, in Chinese too. e5's cost grows with the square of its input (600
     # characters: 3 times faster than 2,000), and the evaluation scores both the same.
     max_chars: int = 2000
+    # How much the question's words in the passage count beside its meaning: a chatty question
+    # about a lost receipt is no closer in meaning to the receipts section than one about stock
+    # options is to the 401(k) section, but its words are there. Fitted with
+    # tests/eval/support_gate.py.
+    words: float = 0.0
 
 
 CALIBRATIONS = {
-    "local:multilingual-e5-small": Calibration(weight=48.0, min_support=0.87, max_chars=600),
+    "local:multilingual-e5-small": Calibration(weight=48.0, min_support=0.837, max_chars=600, words=0.042),
     "local:use-multilingual-v3": Calibration(weight=2.0, min_support=0.35),
 }
 # An endpoint's model (OpenAI, Ollama...) that nobody calibrated: USE's weight, and meaning alone never
 # supports an answer (the word test decides), since a model whose unrelated texts sit at 0.7 would
-# otherwise answer every question. Measure yours with tests/eval/policy_eval.py and add it above.
+# otherwise answer every question. Measure yours with tests/eval/policy_eval.py and
+# tests/eval/support_gate.py, and add it above.
 # A changed max_chars applies to sections embedded after it: stored vectors are keyed by model.
 UNCALIBRATED = Calibration(weight=2.0, min_support=math.inf)
+CONFIDENCE_FLOOR = 0.05  # keeps the log finite for a passage none of the question's words are in
 
 
 def calibration(model: str) -> Calibration:
     return CALIBRATIONS.get(model, UNCALIBRATED)
+
+
+def supports(cal: Calibration, similarity: float | None, confidence: float) -> bool | None:
+    """Whether the best passage supports an answer by the model's calibration: True or False where
+    the model decides, None where the word test is to (no index; a similarity below an
+    uncalibrated floor)."""
+    if similarity is None:
+        return None
+    if cal.words:
+        return similarity + cal.words * math.log(confidence + CONFIDENCE_FLOOR) >= cal.min_support
+    return True if similarity >= cal.min_support else None
 
 
 BATCH = 64  # sections per embeddings call

@@ -95,9 +95,9 @@ class SearchResult(BaseModel):
     unseen: float = 0.0  # idf-weighted share of the question's words that no policy uses at all
     # The best passage's cosine similarity to the question in the embedding index; None without one.
     support: float | None = None
-    # That similarity is enough to support an answer by the embedding model's calibration, even
-    # where the question's words are not the policy's (a paraphrase, the other language).
-    supported: bool = False
+    # Whether the best passage supports an answer by the embedding model's calibration (similarity
+    # and words together, embeddings.supports); None: the word test in answer.py decides.
+    supported: bool | None = None
 
 
 def family_of(doc_id: str) -> str:
@@ -339,12 +339,12 @@ def search(
     if not ranked:
         return SearchResult(passages=[], asked=asked, coverage=0.0, confidence=0.0, unseen=unseen / ideal)
     support = None if cosine is None else round(cosine.get(ranked[0].section_id, 0.0), 4)
-    floor = embeddings.calibration(get_settings().embedding_model).min_support
     best = ranked[0]
     # An asked word is covered by the passage holding it or a glossary synonym of it.
     present = set(hits.get(best.section_id, []))
     covered = [w for w in asked if w in present or alts.get(w, set()) & present]
     coverage = sum(idx.idf_of(w) for w in covered) / ideal
+    cal = embeddings.calibration(get_settings().embedding_model)
     return SearchResult(
         passages=ranked,
         asked=asked,
@@ -352,7 +352,7 @@ def search(
         confidence=best.score / ideal,
         unseen=unseen / ideal,
         support=support,
-        supported=support is not None and support >= floor,
+        supported=embeddings.supports(cal, support, best.score / ideal),
     )
 
 
