@@ -309,6 +309,22 @@ def test_search_itself_fuses_the_rankings(policies: str, monkeypatch: pytest.Mon
     assert on.support is not None and on.support > 0.5 and on.supported is None
 
 
+def test_a_rule_written_only_in_the_other_language_is_compared_on_that_language_scale() -> None:
+    """A question in Chinese sits nearer every Chinese section: London's English-only statutory pay
+    section (3) is raised by the gap between the averages, so it is not buried under the Chinese
+    general section (1); an English section with a Chinese twin (2) is left, as the twin is cited."""
+    semantic = [(1, 0.92), (4, 0.90), (3, 0.895), (2, 0.89), (5, 0.86)]
+    foreign, alone = {2, 3, 5}, {3}
+    levelled = dict(embeddings.level_languages(semantic, foreign, alone))
+    gap = (0.92 + 0.90) / 2 - (0.895 + 0.89 + 0.86) / 3
+    assert levelled[3] == pytest.approx(0.895 + gap) and levelled[3] > levelled[1]
+    assert {sid: levelled[sid] for sid in (1, 2, 4, 5)} == {1: 0.92, 2: 0.89, 4: 0.90, 5: 0.86}
+    assert [sid for sid, _ in embeddings.level_languages(semantic, foreign, alone)][0] == 3
+    # Every section in one language, or nothing only in the other: the ranking as it was.
+    assert embeddings.level_languages(semantic, set(), set()) == semantic
+    assert embeddings.level_languages(semantic, foreign, set()) == semantic
+
+
 def test_meaning_and_words_decide_together_whether_a_passage_supports_an_answer() -> None:
     """e5's gate (tests/eval/support_gate.py): a passage only as close in meaning as unrelated ones
     often are answers when the question's words are in it, and a close one whose words are not

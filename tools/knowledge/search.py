@@ -213,6 +213,10 @@ class _Index:
             s.id: frozenset(segmented(s.heading)) | frozenset(words(" ".join(s.keywords))) for s in sections
         }
         self.places = {s.id: m for s in sections if (m := mentions(s.heading))}
+        # The languages each policy is written in (leave: en and zh; UK statutory pay: en only).
+        self.languages: dict[str, set[str]] = defaultdict(set)
+        for d in docs:
+            self.languages[family_of(d.doc_id)].add(d.language)
         n = len(self.whole.entries) or 1
         # An unseen word is rarer than any seen one: it counts fully against coverage.
         self.idf = {
@@ -317,11 +321,18 @@ def search(
     ranked.sort(key=lambda p: (-p.score, p.doc_id, p.anchor))
     # With an embedding model (HROPS_EMBEDDING_MODEL), the word ranking is fused with the cosine
     # similarities of the sections to the question; unchanged when it is unset or cannot be reached.
+    in_scope = [s for s in idx.sections.values() if s.document_id in allowed]
+    foreign = {s.id for s in in_scope if idx.docs[s.document_id].language != language}
+    alone = {
+        sid
+        for sid in foreign
+        if language not in idx.languages[family_of(idx.docs[idx.sections[sid].document_id].doc_id)]
+    }
     ranked, cosine = embeddings.hybrid(
         session,
         question,
         ranked,
-        {s.id for s in idx.sections.values() if s.document_id in allowed},
+        {s.id for s in in_scope},
         lambda sid: _passage(
             idx.docs[idx.sections[sid].document_id],
             idx.sections[sid],
@@ -330,6 +341,7 @@ def search(
         ),
         depth=limit * 2 + 2,
         precedence=lambda sid: _precedence(idx, sid, asker),
+        foreign=(foreign, alone),
     )
     ranked = _in_question_language(ranked, language)[:limit]
     ideal = sum(idx.idf_of(w) for w in asked) or 1.0
