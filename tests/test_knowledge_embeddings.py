@@ -375,3 +375,70 @@ def test_an_unknown_local_model_is_refused_with_the_names_that_exist() -> None:
 
     with pytest.raises(ValueError, match="local:multilingual-e5-small, local:use-multilingual-v3"):
         LocalEmbeddingModel("bert-base")
+
+
+TRAVEL = """---
+doc_id: travel.en
+title: Travel
+language: en
+topic: expenses
+effective_from: 2026-01-01
+---
+# Travel {#travel}
+## Booking {#booking}
+Book flights in Acme People. Meals on the day of travel are reimbursed with the per diem; an expense
+above the per diem needs a receipt and is reimbursed only with the manager's approval in advance.
+
+A parent travelling with an infant may book the bassinet seat and claim the infant's fare.
+"""
+
+
+def _cut(monkeypatch: pytest.MonkeyPatch, windows: float | None) -> None:
+    """Cut MODEL's sections at 160 characters: the rule about infants is below the cut."""
+    cal = embeddings.Calibration(weight=2.0, min_support=float("inf"), max_chars=160, windows=windows)
+    monkeypatch.setitem(embeddings.CALIBRATIONS, MODEL, cal)
+
+
+def test_a_rule_below_the_cut_is_found_in_a_window_and_old_vectors_are_made_again(
+    company: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(models, "ALLOW_MODEL_REQUESTS", True)
+    (tmp_path / "travel.en.md").write_text(TRAVEL, encoding="utf-8")
+    (tmp_path / "expenses.en.md").write_text(EXPENSES, encoding="utf-8")
+    admin = Principal(username="admin", display_name="admin", roles=frozenset({Role.ADMIN}))
+    with session_scope(company, write=True) as s:
+        import_documents(s, admin, [tmp_path / "travel.en.md", tmp_path / "expenses.en.md"])
+        booking = s.scalar(select(KbSection.id).where(KbSection.anchor == "booking"))
+        everything = set(s.scalars(select(KbSection.id)))
+    question = "flying with my baby next month"
+
+    def similarity(settings: Settings) -> float:
+        with session_scope(company) as s:
+            ranking = dict(embeddings.semantic_ranking(s, question, everything, settings) or [])
+        return ranking[booking]
+
+    with fake_openai({}, embed=concept_vector) as (url, seen):
+        settings = _configure(monkeypatch, embedding_model=MODEL, embedding_base_url=url)
+        _cut(monkeypatch, windows=None)
+        head_only = similarity(settings)
+        calls = len(seen)
+        # The recipe changes (windows on): the stored heads are made again, with the windows.
+        _cut(monkeypatch, windows=0.01)
+        with_windows = similarity(settings)
+        # One call for the windows (the heads are known to this process: not sent again).
+        again = [t for call in seen[calls:] for t in call["body"]["input"]]
+        assert again and all("Booking" in t for t in again) and any("infant" in t for t in again)
+    assert head_only < 0.5 < with_windows  # the head is all meals and receipts; a window has the infant
+    with session_scope(company) as s:
+        rows = list(s.scalars(select(KbSectionVector).where(KbSectionVector.model == MODEL)))
+    assert {r.section_id for r in rows} == everything and len(rows) == len(everything)
+    assert {r.recipe for r in rows} == {embeddings.recipe(MODEL)} == {"head 160 + windows"}
+    by_id = {r.section_id: len(r.vector) // 4 // r.dim for r in rows}
+    assert by_id[booking] >= 2 and sorted(by_id.values())[0] == 1  # a short section: its head only
+    # Every window stays within the model's input and says where it comes from.
+    texts = embeddings.section_texts(
+        "Travel", ["Travel", "Booking"], "Booking", [], TRAVEL, 160, windows=True
+    )
+    assert len(texts) > 2 and all(len(t) <= 160 for t in texts)
+    assert all(t.startswith("Travel > Travel > Booking\n") for t in texts[1:])
+    assert "infant" in " ".join(texts[1:]) and "infant" not in texts[0]

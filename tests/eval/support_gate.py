@@ -86,17 +86,18 @@ def correct(p: Point, answered: bool) -> bool:
     return (p.right and answered) if p.answerable else not answered
 
 
-def choose(ps: list[Point]) -> tuple[float, float]:
+def choose(ps: list[Point], now: tuple[float, float]) -> tuple[float, float]:
     """The (slope, floor) getting most of the fitting sets right; on a tie, the one handing off more
-    of the questions the handbook cannot answer, then the smaller slope and the higher floor."""
+    of the questions the handbook cannot answer, then the line in use (`now`: no change without a
+    gain), then the smaller slope and the higher floor."""
     fit = [p for p in ps if p.set in FIT]
-    best: tuple[tuple[int, int, float, float], float, float] | None = None
-    for slope in SLOPES:
+    best: tuple[tuple[int, int, bool, float, float], float, float] | None = None
+    for slope in [*SLOPES, now[0]]:
         scores = [p.score(slope) for p in fit]
-        for floor in FLOORS:
+        for floor in [*FLOORS, now[1]]:
             right = sum(correct(p, s >= floor) for p, s in zip(fit, scores, strict=True))
             safe = sum(not p.answerable and s < floor for p, s in zip(fit, scores, strict=True))
-            key = (right, safe, -slope, floor)
+            key = (right, safe, (slope, floor) == now, -slope, floor)
             if best is None or key > best[0]:
                 best = (key, slope, floor)
     assert best is not None
@@ -131,8 +132,8 @@ if __name__ == "__main__":
         sys.exit("no embedding model is set (HROPS_EMBEDDING_MODEL): the gate has nothing to decide")
     with tempfile.TemporaryDirectory() as tmp:
         ps = points(policy_eval.handbook_store(Path(tmp)))
-    slope, floor = choose(ps)
     now = calibration(model)
+    slope, floor = choose(ps, (now.words, now.min_support))
     console = Console()
     console.print(f"{model} now: words={now.words:.3f}, min_support={now.min_support:.3f}")
     console.print(report(ps, slope, floor))

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import urlparse
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from hrops.logging import get_logger
@@ -75,23 +75,37 @@ class Calibration(NamedTuple):
     # options is to the 401(k) section, but its words are there. Fitted with
     # tests/eval/support_gate.py.
     words: float = 0.0
+    # A section longer than max_chars: None, only its head is embedded; else the rest is too, in
+    # windows of max_chars led by its heading, and the section is as similar to a question as its
+    # closest part, a window counting this much less than the head (which carries the keywords).
+    # The rule a question asks about is often below a table (e5 with 600 characters saw the
+    # performance cycle's table but not that joiners after 1 October are not rated).
+    windows: float | None = None
 
 
 CALIBRATIONS = {
-    "local:multilingual-e5-small": Calibration(weight=48.0, min_support=0.837, max_chars=600, words=0.042),
+    "local:multilingual-e5-small": Calibration(
+        weight=48.0, min_support=0.851, max_chars=600, words=0.024, windows=0.01
+    ),
     "local:use-multilingual-v3": Calibration(weight=2.0, min_support=0.35),
 }
 # An endpoint's model (OpenAI, Ollama...) that nobody calibrated: USE's weight, and meaning alone never
 # supports an answer (the word test decides), since a model whose unrelated texts sit at 0.7 would
 # otherwise answer every question. Measure yours with tests/eval/policy_eval.py and
 # tests/eval/support_gate.py, and add it above.
-# A changed max_chars applies to sections embedded after it: stored vectors are keyed by model.
 UNCALIBRATED = Calibration(weight=2.0, min_support=math.inf)
 CONFIDENCE_FLOOR = 0.05  # keeps the log finite for a passage none of the question's words are in
 
 
 def calibration(model: str) -> Calibration:
     return CALIBRATIONS.get(model, UNCALIBRATED)
+
+
+def recipe(model: str) -> str:
+    """How a model's section texts are cut, as stored with their vectors: a stored vector made
+    another way (a changed max_chars, windows turned on) is embedded again."""
+    cal = calibration(model)
+    return f"head {cal.max_chars}" + (" + windows" if cal.windows is not None else "")
 
 
 def supports(cal: Calibration, similarity: float | None, confidence: float) -> bool | None:
@@ -338,13 +352,29 @@ def _unpack(blob: bytes) -> array:
     return v
 
 
-def section_text(
-    title: str, path: list[str], heading: str, keywords: list[str], text: str, max_chars: int
-) -> str:
-    """What a section is embedded as: where it sits, its heading and keywords, then its text."""
-    head = " > ".join([title, *path[:-1], heading]) if path else f"{title} > {heading}"
-    lines = [head, "; ".join(keywords) if keywords else "", text]
-    return "\n".join(line for line in lines if line)[:max_chars]
+def section_texts(
+    title: str,
+    path: list[str],
+    heading: str,
+    keywords: list[str],
+    text: str,
+    max_chars: int,
+    windows: bool = False,
+) -> list[str]:
+    """What a section is embedded as: where it sits, its heading and keywords, then its text, cut at
+    max_chars; with `windows`, the rest too, each window led by where the section sits."""
+    where = " > ".join([title, *path[:-1], heading]) if path else f"{title} > {heading}"
+    lines = [where, "; ".join(keywords) if keywords else "", text]
+    whole = "\n".join(line for line in lines if line)
+    out = [whole[:max_chars]]
+    if windows:
+        lead = where[: max_chars // 2]
+        step = max_chars - len(lead) - 1
+        rest = whole[max_chars:]
+        while rest.strip():
+            out.append(f"{lead}\n{rest[:step]}")
+            rest = rest[step:]
+    return out
 
 
 # Vectors by model and text, for this process: the same section text in another store (a test's, a
@@ -370,13 +400,16 @@ def _remember(model: str, text: str, v: array) -> array:
 
 
 def _missing(session: Session, model: str, only: set[int] | None) -> list[int]:
-    have = select(KbSectionVector.section_id).where(KbSectionVector.model == model)
+    """Sections without a vector made by the model's current recipe."""
+    have = select(KbSectionVector.section_id).where(
+        KbSectionVector.model == model, KbSectionVector.recipe == recipe(model)
+    )
     query = select(KbSection.id).where(KbSection.id.not_in(have)).order_by(KbSection.id)
     ids = list(session.scalars(query))
     return [i for i in ids if i in only] if only is not None else ids
 
 
-def _texts(session: Session, ids: list[int], max_chars: int) -> dict[int, str]:
+def _texts(session: Session, ids: list[int], cal: Calibration) -> dict[int, list[str]]:
     rows = session.execute(
         select(
             KbSection.id,
@@ -390,7 +423,15 @@ def _texts(session: Session, ids: list[int], max_chars: int) -> dict[int, str]:
         .where(KbSection.id.in_(ids))
     )
     return {
-        r.id: section_text(r.title, list(r.path), r.heading, list(r.keywords or []), r.text, max_chars)
+        r.id: section_texts(
+            r.title,
+            list(r.path),
+            r.heading,
+            list(r.keywords or []),
+            r.text,
+            cal.max_chars,
+            windows=cal.windows is not None,
+        )
         for r in rows
     }
 
@@ -416,34 +457,46 @@ def embed_sections(
     todo = todo[:limit] if limit is not None else todo
     fresh: dict[int, array] = {}
     endpoint = endpoint_of(settings)
+    made = recipe(model)
     for start in range(0, len(todo), BATCH):
         ids = todo[start : start + BATCH]
-        texts = _texts(session, ids, calibration(model).max_chars)
+        texts = _texts(session, ids, calibration(model))
         ids = [i for i in ids if i in texts]
-        known = {i: v for i in ids if (v := _remembered(model, texts[i])) is not None}
-        asking = [i for i in ids if i not in known]
+        parts = [t for i in ids for t in texts[i]]
+        known = {t: v for t in parts if (v := _remembered(model, t)) is not None}
+        asking = list(dict.fromkeys(t for t in parts if t not in known))
         try:
-            got = _gated_embed(session, settings, [texts[i] for i in asking], "document") if asking else []
+            got = _gated_embed(session, settings, asking, "document") if asking else []
         except _failures() as e:
             _failed(endpoint, e, "embedding policy sections")
             outcome.error = type(e).__name__
             break
         outcome.calls += bool(asking)
-        for i, v in zip(asking, got, strict=True):
-            known[i] = _remember(model, texts[i], v)
-        vectors = [known[i] for i in ids]
+        for t, v in zip(asking, got, strict=True):
+            known[t] = _remember(model, t, v)
+        # A section's head and windows, one after the other in one array.
+        vectors = [array("f", (x for t in texts[i] for x in known[t])) for i in ids]
+        dim = len(known[texts[ids[0]][0]]) if ids else 0
         with _writing(session) as w:
-            # Another process may have embedded some meanwhile: theirs stand.
-            taken = set(
-                w.scalars(
-                    select(KbSectionVector.section_id).where(
-                        KbSectionVector.model == model, KbSectionVector.section_id.in_(ids)
+            # Another process may have embedded some meanwhile: theirs stand. A row made by an
+            # earlier recipe gives way.
+            rows = w.execute(
+                select(KbSectionVector.section_id, KbSectionVector.recipe).where(
+                    KbSectionVector.model == model, KbSectionVector.section_id.in_(ids)
+                )
+            ).all()
+            taken = {sid for sid, r in rows if r == made}
+            if stale := [sid for sid, r in rows if r != made]:
+                w.execute(
+                    delete(KbSectionVector).where(
+                        KbSectionVector.model == model, KbSectionVector.section_id.in_(stale)
                     )
                 )
-            )
             now = datetime.now(UTC)
             w.add_all(
-                KbSectionVector(model=model, section_id=i, dim=len(v), vector=_pack(v), created_at=now)
+                KbSectionVector(
+                    model=model, section_id=i, dim=dim, vector=_pack(v), created_at=now, recipe=made
+                )
                 for i, v in zip(ids, vectors, strict=True)
                 if i not in taken
             )
@@ -473,11 +526,13 @@ _vectors_lock = threading.Lock()
 
 
 def _stored(session: Session, model: str) -> dict[int, array]:
-    """The model's vectors in this store, read again only when rows were added or removed."""
+    """The model's vectors in this store made by its current recipe (each section's head and windows
+    in one array), read again only when rows were added or removed."""
+    made = recipe(model)
     key = (_store_url(session), model)
     count, top = session.execute(
         select(func.count(), func.coalesce(func.max(KbSectionVector.section_id), 0)).where(
-            KbSectionVector.model == model
+            KbSectionVector.model == model, KbSectionVector.recipe == made
         )
     ).one()
     stamp = (int(count), int(top))
@@ -486,7 +541,9 @@ def _stored(session: Session, model: str) -> dict[int, array]:
         if hit and hit[0] == stamp:
             return hit[1]
     rows = session.execute(
-        select(KbSectionVector.section_id, KbSectionVector.vector).where(KbSectionVector.model == model)
+        select(KbSectionVector.section_id, KbSectionVector.vector).where(
+            KbSectionVector.model == model, KbSectionVector.recipe == made
+        )
     )
     loaded = {sid: _unpack(blob) for sid, blob in rows}
     with _vectors_lock:
@@ -518,27 +575,54 @@ def _question_vector(session: Session, question: str, settings: Settings) -> arr
 # --- ranking --------------------------------------------------------------------------------------
 
 
-_matrices: dict[int, tuple[dict[int, array], list[int], Any]] = {}
+class _Matrix(NamedTuple):
+    vectors: dict[int, array]  # what it was built from
+    ids: list[int]  # the sections, in the order of their first rows
+    rows: Any  # every section's head and windows, one after the other
+    starts: Any  # the row of each section's head
+    later: Any  # 1.0 on a window's row, 0.0 on a head's
 
 
-def _cosines(vectors: dict[int, array], q: array, allowed: set[int]) -> list[tuple[int, float]]:
-    """Each allowed section's cosine to the question (vectors are unit length: a dot product), in one
-    matrix product over the store's vectors of the question's dimension (another's: another model)."""
+_matrices: dict[int, _Matrix] = {}
+
+
+def _matrix(vectors: dict[int, array], dim: int) -> _Matrix:
     import numpy as np
 
     with _vectors_lock:
         hit = _matrices.get(id(vectors))
-        if hit is None or hit[0] is not vectors:
-            ids = [sid for sid, v in vectors.items() if len(v) == len(q)]
-            matrix = np.array([vectors[sid] for sid in ids], dtype=np.float32).reshape(len(ids), len(q))
-            _matrices.clear()  # one store and model at a time is the common case: keep the latest
-            hit = _matrices[id(vectors)] = (vectors, ids, matrix)
-    _, ids, matrix = hit
-    rows = [i for i, sid in enumerate(ids) if sid in allowed]
-    if not rows:
+        if hit is not None and hit.vectors is vectors:
+            return hit
+    # Vectors of another dimension are another model's: left out.
+    ids = [sid for sid, v in vectors.items() if v and len(v) % dim == 0]
+    counts = [len(vectors[sid]) // dim for sid in ids]
+    flat = np.frombuffer(b"".join(vectors[sid].tobytes() for sid in ids), dtype=np.float32)
+    starts = np.cumsum([0, *counts[:-1]], dtype=np.int64)
+    later = np.ones(sum(counts), dtype=np.float32)
+    later[starts] = 0.0
+    built = _Matrix(vectors, ids, flat.reshape(-1, dim), starts, later)
+    with _vectors_lock:
+        _matrices.clear()  # one store and model at a time is the common case: keep the latest
+        _matrices[id(vectors)] = built
+    return built
+
+
+def _cosines(
+    vectors: dict[int, array], q: array, allowed: set[int], windows: float | None = None
+) -> list[tuple[int, float]]:
+    """Each allowed section's cosine to the question (vectors are unit length: a dot product), in one
+    matrix product over the store's vectors of the question's dimension: its head's, or its closest
+    window's less `windows` where that is more."""
+    import numpy as np
+
+    m = _matrix(vectors, len(q))
+    if not m.ids:
         return []
-    sims = matrix[rows] @ np.asarray(q, dtype=np.float32)
-    return [(ids[i], float(c)) for i, c in zip(rows, sims, strict=True)]
+    sims = m.rows @ np.asarray(q, dtype=np.float32)
+    if windows is not None:
+        sims = sims - windows * m.later
+    best = np.maximum.reduceat(sims, m.starts) if windows is not None else sims[m.starts]
+    return [(sid, float(c)) for sid, c in zip(m.ids, best, strict=True) if sid in allowed]
 
 
 def semantic_ranking(
@@ -567,7 +651,7 @@ def semantic_ranking(
     except _failures() as e:
         _failed(endpoint, e, "embedding a question")
         return None
-    scored = _cosines(vectors, q, allowed_section_ids)
+    scored = _cosines(vectors, q, allowed_section_ids, calibration(model).windows)
     # A cosine of 0 or below is nothing in common (USE); e5 ranks every section, and min_support
     # decides what that supports.
     scored = sorted(((sid, cos) for sid, cos in scored if cos > 0), key=lambda t: (-t[1], t[0]))

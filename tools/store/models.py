@@ -734,8 +734,10 @@ class LeaveRecord(Base):
 
 class KbSectionVector(Base):
     """A policy section's embedding by one embedding model (tools/knowledge/embeddings.py): unit
-    length, float32 little-endian. Only the configured model's vectors are read; a section keeps
-    its vectors when the model changes, so switching back does not embed everything again."""
+    length, float32 little-endian; the head of the section first, then (for a long one, by the
+    model's recipe) the windows of the rest, each `dim` floats. Only the configured model's vectors
+    made by its current recipe are read; a section keeps its vectors when the model changes, so
+    switching back does not embed everything again."""
 
     __tablename__ = "kb_section_vectors"
 
@@ -746,3 +748,5 @@ class KbSectionVector(Base):
     dim: Mapped[int] = mapped_column(Integer, info=INTERNAL)
     vector: Mapped[bytes] = mapped_column(LargeBinary, info=INTERNAL)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
+    # How the texts were cut (embeddings.recipe): a row made another way is embedded again.
+    recipe: Mapped[str] = mapped_column(String(100), default="", server_default="", info=INTERNAL)
