@@ -21,9 +21,11 @@ from tools.knowledge.asker import asker_for
 from tools.knowledge.library import (
     DocumentVersion,
     ImportOutcome,
+    KnowledgeError,
     MetaOverrides,
     import_documents,
     list_documents,
+    require_editor,
 )
 from tools.knowledge.personal import asks_for_a_figure, personal_answer
 from tools.knowledge.triage import triage
@@ -46,6 +48,22 @@ def import_files(
         outcomes = import_documents(session, who, paths, overrides)
     embeddings.index_after_import(settings, progress)
     return outcomes
+
+
+def reindex(
+    who: Principal, settings: Settings | None = None, progress: Callable[[int, int], None] | None = None
+) -> embeddings.EmbedOutcome:
+    """Embed every section that has no vector by the configured model's current recipe (after the
+    model or its recipe changed, or an import whose embedding failed), instead of leaving them to
+    be embedded a few hundred a question. HR ops and admins only."""
+    require_editor(who)
+    settings = settings or get_settings()
+    if not settings.embedding_model:
+        raise KnowledgeError(
+            "no embedding model is set (HROPS_EMBEDDING_MODEL is empty): the policy search uses word "
+            "matching only and there is nothing to index; set it, e.g. local:multilingual-e5-small"
+        )
+    return embeddings.index_after_import(settings, progress)
 
 
 def documents(

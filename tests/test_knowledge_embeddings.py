@@ -9,6 +9,7 @@ holds, so a question about a baby lands on the paternity section without sharing
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 from collections.abc import Iterator
@@ -442,3 +443,36 @@ def test_a_rule_below_the_cut_is_found_in_a_window_and_old_vectors_are_made_agai
     assert len(texts) > 2 and all(len(t) <= 160 for t in texts)
     assert all(t.startswith("Travel > Travel > Booking\n") for t in texts[1:])
     assert "infant" in " ".join(texts[1:]) and "infant" not in texts[0]
+
+
+def test_reindex_embeds_what_is_missing_once_and_only_for_editors(
+    policies: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`hrops kb reindex` after the embedding model changed: every section gets its vector in one go
+    (not a few hundred a question), a second run sends nothing, an employee may not run it, and
+    with embeddings off it says what to set."""
+    from typer.testing import CliRunner
+
+    from hrops.cli import app as cli
+    from hrops.cli.common import CliError
+
+    monkeypatch.setattr(models, "ALLOW_MODEL_REQUESTS", True)
+
+    def hrops(*args: str) -> str:
+        result = CliRunner().invoke(cli, list(args), env={"COLUMNS": "200"}, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    _off(monkeypatch)
+    with pytest.raises(CliError, match="no embedding model is set .* e.g. local:multilingual-e5-small"):
+        hrops("kb", "reindex", "--as", "amy.hughes")
+    with fake_openai({}, embed=concept_vector) as (url, seen):
+        _configure(monkeypatch, embedding_model=MODEL, embedding_base_url=url)
+        with pytest.raises(CliError, match="wang.fang may not change the policy knowledge base"):
+            hrops("kb", "reindex", "--as", "wang.fang")
+        assert seen == [] and _count(policies, KbSectionVector) == 0
+        out = hrops("kb", "reindex", "--as", "amy.hughes")
+        assert f"{MODEL}: 3 sections indexed in 1 calls; every section indexed" in out
+        assert _count(policies, KbSectionVector, KbSectionVector.recipe == embeddings.recipe(MODEL)) == 3
+        again = json.loads(hrops("kb", "reindex", "--as", "amy.hughes", "--json"))
+        assert again["embedded"] == 0 and again["missing"] == 0 and len(seen) == 1

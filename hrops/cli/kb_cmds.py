@@ -1,9 +1,11 @@
-"""`hrops kb import|list|ask`: the HR policy knowledge base: import policy documents (Markdown, HTML,
+"""`hrops kb import|reindex|list|ask`: the HR policy knowledge base: import policy documents (Markdown, HTML,
 PDF, DOCX, xlsx) as versioned, effective-dated, scoped sections; list what is in force; ask a policy
 question and get quoted passages with their citation, or a hand-off to HR."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +22,17 @@ kb_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(kb_app, name="kb")
+
+
+@contextmanager
+def _indexing(quiet: bool) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar for embedding sections; yields what to tell it (done, total)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("indexing sections for the policy search"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True, disable=quiet) as bar:
+        task = bar.add_task("embed", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def _day(value: str | None, option: str) -> date | None:
@@ -70,21 +83,9 @@ def import_cmd(
     )
     store_url()
     who = _who(as_user)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    with Progress(
-        TextColumn("indexing sections for the policy search"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=console,
-        transient=True,
-        disable=as_json,
-    ) as bar:
-        task = bar.add_task("embed", total=None)
+    with _indexing(quiet=as_json) as progress:
         try:
-            outcomes = knowledge_service.import_files(
-                who, paths, overrides, progress=lambda i, n: bar.update(task, completed=i, total=n)
-            )
+            outcomes = knowledge_service.import_files(who, paths, overrides, progress=progress)
         except KnowledgeError as e:
             fail(str(e))
     if as_json:
@@ -101,6 +102,41 @@ def import_cmd(
             o.doc_id, str(o.version), o.status, str(o.sections), o.effective_from.isoformat(), changes or "-"
         )
     console.print(table)
+
+
+@kb_app.command("reindex")
+def reindex_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON"),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """Embed every policy section not yet indexed by the embedding model's current recipe (after
+    changing HROPS_EMBEDDING_MODEL or upgrading): otherwise questions embed them, a few hundred each."""
+    from hrops import knowledge_service
+    from tools.knowledge.library import KnowledgeError
+
+    store_url()
+    who = _who(as_user)
+    with _indexing(quiet=as_json) as progress:
+        try:
+            outcome = knowledge_service.reindex(who, progress=progress)
+        except KnowledgeError as e:
+            fail(str(e))
+    if as_json:
+        console.print_json(data=outcome.model_dump(mode="json"))
+    else:
+        console.print(
+            f"{outcome.model}: {outcome.embedded} sections indexed in {outcome.calls} calls"
+            + (
+                f"; {outcome.missing} still without a vector"
+                if outcome.missing
+                else "; every section indexed"
+            )
+        )
+    if outcome.error:
+        fail(
+            f"the embeddings endpoint failed ({outcome.error}); {outcome.missing} sections wait for the next "
+            "run: check HROPS_EMBEDDING_MODEL / HROPS_EMBEDDING_BASE_URL and that the server is up"
+        )
 
 
 @kb_app.command("list")
