@@ -24,6 +24,10 @@ SENSITIVE = [
     ("自从我告诉领导我怀孕了，他就不给我安排重要项目了", "discrimination"),
     ("HR invited me to a meeting about a 'conduct issue', am I about to be fired?", "disciplinary"),
     ("Can I be fired for being late three times?", "disciplinary"),
+    ("体检查出甲状腺结节，需要请假复查吗", "health"),
+    ("我下个月要做手术，病假工资怎么算", "health"),
+    ("我收到了处分通知，可以申诉吗", "disciplinary"),
+    ("I got a written warning, how do I appeal the decision?", "disciplinary"),
 ]
 
 ORDINARY = [
@@ -38,6 +42,10 @@ ORDINARY = [
     "I have an operation manual question about the expense tool",
     "公司对骂人有什么规定？",
     "how many days of annual leave do I get?",
+    "我在纽约，我妈得了重病，想请几周假回去照顾她，有带薪的吗",
+    "我爸下周要做手术，可以请假陪护吗",
+    "对今年的绩效结果不服，可以申诉吗？",
+    "I got a 2 and think it's wrong. can I appeal my rating?",
 ]
 
 
