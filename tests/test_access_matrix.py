@@ -1012,6 +1012,11 @@ COMMANDS: dict[tuple[str, ...], Rule] = {
         "change the policies everyone is answered from",
         _each(NOT_HR, ("kb", "import", "{tmp}/policy.md"), "{user} may not change the policy knowledge base"),
     ),
+    ("kb", "reindex"): Rule(
+        roles("hr_ops", "admin"),
+        "index every policy section for the search: embedding calls on the store's behalf",
+        _each(NOT_HR, ("kb", "reindex"), "{user} may not change the policy knowledge base"),
+    ),
     ("kb", "evals"): Rule(
         roles("hr_ops", "admin"),
         "HR's saved answers re-asked as evaluation cases",
