@@ -20,7 +20,6 @@ hands to HR (sensitive, asking for a person) do not depend on the gate and are l
 
 from __future__ import annotations
 
-import math
 import sys
 import tempfile
 from pathlib import Path
@@ -33,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import policy_eval  # noqa: E402
 
-from tools.knowledge.embeddings import CONFIDENCE_FLOOR, calibration  # noqa: E402
+from tools.knowledge.embeddings import calibration, support_score  # noqa: E402
 
 FIT = ("tuning", "development")
 SLOPES = [i / 500 for i in range(0, 51)]  # 0 .. 0.1
@@ -52,7 +51,7 @@ class Point(BaseModel):
     answered_now: bool  # the assistant answers it with the model's current calibration
 
     def score(self, slope: float) -> float:
-        return self.similarity + slope * math.log(self.confidence + CONFIDENCE_FLOOR)
+        return support_score(self.similarity, self.confidence, slope)
 
 
 def _right(case: policy_eval.Case, retrieved: list[str]) -> bool:

@@ -24,7 +24,7 @@ import threading
 import time
 from array import array
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Set
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -108,6 +108,12 @@ def recipe(model: str) -> str:
     return f"head {cal.max_chars}" + (" + windows" if cal.windows is not None else "")
 
 
+def support_score(similarity: float, confidence: float, words: float) -> float:
+    """What the support gate compares with `min_support`: similarity, plus `words` times the log of
+    the word score."""
+    return similarity + words * math.log(confidence + CONFIDENCE_FLOOR)
+
+
 def supports(cal: Calibration, similarity: float | None, confidence: float) -> bool | None:
     """Whether the best passage supports an answer by the model's calibration: True or False where
     the model decides, None where the word test is to (no index; a similarity below an
@@ -115,7 +121,7 @@ def supports(cal: Calibration, similarity: float | None, confidence: float) -> b
     if similarity is None:
         return None
     if cal.words:
-        return similarity + cal.words * math.log(confidence + CONFIDENCE_FLOOR) >= cal.min_support
+        return support_score(similarity, confidence, cal.words) >= cal.min_support
     return True if similarity >= cal.min_support else None
 
 
@@ -521,7 +527,7 @@ def index_after_import(
     return outcome
 
 
-_vectors: dict[tuple[str, str], tuple[tuple[int, int], dict[int, array]]] = {}
+_vectors: dict[tuple[str, str, str], tuple[tuple[int, int], dict[int, array]]] = {}
 _vectors_lock = threading.Lock()
 
 
@@ -529,7 +535,7 @@ def _stored(session: Session, model: str) -> dict[int, array]:
     """The model's vectors in this store made by its current recipe (each section's head and windows
     in one array), read again only when rows were added or removed."""
     made = recipe(model)
-    key = (_store_url(session), model)
+    key = (_store_url(session), model, made)
     count, top = session.execute(
         select(func.count(), func.coalesce(func.max(KbSectionVector.section_id), 0)).where(
             KbSectionVector.model == model, KbSectionVector.recipe == made
@@ -618,10 +624,9 @@ def _cosines(
     m = _matrix(vectors, len(q))
     if not m.ids:
         return []
-    sims = m.rows @ np.asarray(q, dtype=np.float32)
-    if windows is not None:
-        sims = sims - windows * m.later
-    best = np.maximum.reduceat(sims, m.starts) if windows is not None else sims[m.starts]
+    # Without windows every section has its head only: each maximum is over one row.
+    sims = m.rows @ np.asarray(q, dtype=np.float32) - (windows or 0.0) * m.later
+    best = np.maximum.reduceat(sims, m.starts)
     return [(sid, float(c)) for sid, c in zip(m.ids, best, strict=True) if sid in allowed]
 
 
@@ -692,7 +697,7 @@ def fuse(
 
 
 def level_languages(
-    semantic: list[tuple[int, float]], foreign: set[int], alone: set[int]
+    semantic: list[tuple[int, float]], foreign: Set[int], alone: Set[int]
 ) -> list[tuple[int, float]]:
     """The ranking with the sections in `alone` (of `foreign`, the sections in another language than
     the question's, those whose policy has no version in the question's language) raised by how much
@@ -718,19 +723,20 @@ def hybrid(
     passage_of: Callable[[int], Passage],
     depth: int,
     precedence: Callable[[int], float],
-    foreign: tuple[set[int], set[int]] = (set(), set()),
+    foreign: frozenset[int] = frozenset(),
+    alone: frozenset[int] = frozenset(),
     settings: Settings | None = None,
 ) -> tuple[list[Passage], dict[int, float] | None]:
     """The search's hook: `lexical` (BM25 order, its head) fused with the semantic ranking's head of
     the same depth, and every allowed section's cosine similarity to the question; unchanged and
     None when there is no embedding index. `passage_of(section_id)` makes the passage of a section
-    only the embeddings found; `foreign` is (the sections in another language than the question's,
-    those of them with no version in its language), see `level_languages`."""
+    only the embeddings found; `foreign` and `alone` are the sections in another language than the
+    question's and those of them with no version in its language (`level_languages`)."""
     settings = settings or get_settings()
     semantic = semantic_ranking(session, question, allowed_section_ids, settings)
     if not semantic:
         return lexical, None
-    semantic = level_languages(semantic, *foreign)
+    semantic = level_languages(semantic, foreign, alone)
     head = semantic[:depth]
     present = {p.section_id for p in lexical}
     extra = [passage_of(sid) for sid, _ in head if sid not in present]

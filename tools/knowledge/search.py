@@ -322,12 +322,14 @@ def search(
     # With an embedding model (HROPS_EMBEDDING_MODEL), the word ranking is fused with the cosine
     # similarities of the sections to the question; unchanged when it is unset or cannot be reached.
     in_scope = [s for s in idx.sections.values() if s.document_id in allowed]
-    foreign = {s.id for s in in_scope if idx.docs[s.document_id].language != language}
-    alone = {
-        sid
-        for sid in foreign
-        if language not in idx.languages[family_of(idx.docs[idx.sections[sid].document_id].doc_id)]
-    }
+    foreign: set[int] = set()  # sections in another language than the question's
+    alone: set[int] = set()  # of those, the ones whose policy has no version in the question's
+    for sec in in_scope:
+        doc = idx.docs[sec.document_id]
+        if doc.language != language:
+            foreign.add(sec.id)
+            if language not in idx.languages[family_of(doc.doc_id)]:
+                alone.add(sec.id)
     ranked, cosine = embeddings.hybrid(
         session,
         question,
@@ -341,7 +343,8 @@ def search(
         ),
         depth=limit * 2 + 2,
         precedence=lambda sid: _precedence(idx, sid, asker),
-        foreign=(foreign, alone),
+        foreign=frozenset(foreign),
+        alone=frozenset(alone),
     )
     ranked = _in_question_language(ranked, language)[:limit]
     ideal = sum(idx.idf_of(w) for w in asked) or 1.0

@@ -27,10 +27,15 @@ class Triage(BaseModel):
 @cache
 def _rules() -> tuple[tuple[tuple[str, re.Pattern[str]], ...], tuple[re.Pattern[str], ...]]:
     data = yaml.safe_load(RULES.read_text(encoding="utf-8"))
-    sensitive = tuple(
-        (category, re.compile(p, re.IGNORECASE)) for category, ps in data["sensitive"].items() for p in ps
-    )
-    person = tuple(re.compile(p, re.IGNORECASE) for p in data["person"])
+    names = data.get("names", {})
+
+    def compiled(pattern: str) -> re.Pattern[str]:
+        for name, expression in names.items():
+            pattern = pattern.replace(f"<{name}>", expression)
+        return re.compile(pattern, re.IGNORECASE)
+
+    sensitive = tuple((category, compiled(p)) for category, ps in data["sensitive"].items() for p in ps)
+    person = tuple(compiled(p) for p in data["person"])
     return sensitive, person
 
 
