@@ -476,3 +476,78 @@ def test_reindex_embeds_what_is_missing_once_and_only_for_editors(
         assert _count(policies, KbSectionVector, KbSectionVector.recipe == embeddings.recipe(MODEL)) == 3
         again = json.loads(hrops("kb", "reindex", "--as", "amy.hughes", "--json"))
         assert again["embedded"] == 0 and again["missing"] == 0 and len(seen) == 1
+
+
+ATTENDANCE = """---
+doc_id: attendance.en
+title: Attendance
+language: en
+topic: attendance
+effective_from: 2026-01-01
+---
+# Attendance {#attendance}
+## Time off in lieu {#lieu}
+Work on a rest day earns a day off in lieu, to be taken within six months.
+
+Questions: I had to come in on Saturday, what do I get for it?; is Sunday work paid extra?
+"""
+
+WEEKEND = ("weekend", "saturday", "sunday")
+
+
+def test_a_sections_sample_questions_find_it_by_meaning_and_are_never_quoted(
+    policies: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An FAQ line ("Questions: ...") under a section: a question in other words than its text finds
+    it through the closest sample question (embedded as a question, counting `questions` less than
+    the text would); the line is not part of the text an answer quotes, and without it (an earlier
+    version of the document) the section is not found."""
+    from tools.knowledge.answer import ask_policy
+
+    monkeypatch.setattr(models, "ALLOW_MODEL_REQUESTS", True)
+    monkeypatch.setitem(CONCEPTS, "weekend", WEEKEND)
+    cal = embeddings.Calibration(weight=2.0, min_support=float("inf"), questions=0.05)
+    monkeypatch.setitem(embeddings.CALIBRATIONS, MODEL, cal)
+    admin = Principal(username="admin", display_name="admin", roles=frozenset({Role.ADMIN}))
+    question = "they made me work this weekend"
+
+    def imported(text: str) -> int:
+        (tmp_path / "attendance.en.md").write_text(text, encoding="utf-8")
+        with session_scope(policies, write=True) as s:
+            import_documents(s, admin, [tmp_path / "attendance.en.md"])
+        with session_scope(policies) as s:
+            return s.scalar(
+                select(KbSection.id).where(KbSection.anchor == "lieu").order_by(KbSection.id.desc())
+            )
+
+    with fake_openai({}, embed=concept_vector) as (url, seen):
+        settings = _configure(monkeypatch, embedding_model=MODEL, embedding_base_url=url)
+        no_faq = imported(ATTENDANCE.split("\nQuestions:")[0] + "\n")
+        with session_scope(policies) as s:
+            before = dict(embeddings.semantic_ranking(s, question, {no_faq}, settings) or [])
+        lieu = imported(ATTENDANCE)
+        with session_scope(policies) as s:
+            section = s.get(KbSection, lieu)
+            assert section is not None and "Saturday" not in section.text
+            assert section.questions == [
+                "I had to come in on Saturday, what do I get for it?",
+                "is Sunday work paid extra?",
+            ]
+            ranking = embeddings.semantic_ranking(s, question, {lieu, *_all_sections(s)}, settings) or []
+        with session_scope(policies) as s:
+            row = s.get(KbSectionVector, (MODEL, lieu))
+            assert row is not None and row.asked == 2 and row.recipe == "head 2000 + questions"
+        sent = [t for call in seen for t in call["body"]["input"]]
+        assert "is Sunday work paid extra?" in sent
+        with session_scope(policies) as s:
+            answer = ask_policy(s, "what do I get for working on a rest day?", EVERYONE, ON)
+    # The text alone has nothing of a weekend; the closest sample question is the same concept.
+    assert before[no_faq] < 0.5
+    assert ranking[0][0] == lieu and ranking[0][1] == pytest.approx(1.0 - 0.05, abs=1e-4)
+    assert [c.anchor for c in answer.citations][:1] == ["lieu"]
+    shown = " ".join([answer.text, answer.draft or "", *(c.quote for c in answer.citations)])
+    assert "rest day earns a day off" in shown and "Saturday" not in shown and "Questions" not in shown
+
+
+def _all_sections(s: object) -> set[int]:
+    return set(s.scalars(select(KbSection.id)))  # type: ignore[attr-defined]

@@ -81,11 +81,16 @@ class Calibration(NamedTuple):
     # The rule a question asks about is often below a table (e5 with 600 characters saw the
     # performance cycle's table but not that joiners after 1 October are not rated).
     windows: float | None = None
+    # A section's sample questions (its "Questions:" line): None, not embedded; else each is
+    # embedded as a question is, and the section is as similar to a question as its closest sample
+    # question less this, where that is more than its text. A question is nearer another question
+    # than any policy text (e5: by 0.03-0.05 for the same meaning), hence the handicap.
+    questions: float | None = None
 
 
 CALIBRATIONS = {
     "local:multilingual-e5-small": Calibration(
-        weight=48.0, min_support=0.851, max_chars=600, words=0.024, windows=0.01
+        weight=48.0, min_support=0.851, max_chars=600, words=0.024, windows=0.01, questions=0.04
     ),
     "local:use-multilingual-v3": Calibration(weight=2.0, min_support=0.35),
 }
@@ -105,7 +110,11 @@ def recipe(model: str) -> str:
     """How a model's section texts are cut, as stored with their vectors: a stored vector made
     another way (a changed max_chars, windows turned on) is embedded again."""
     cal = calibration(model)
-    return f"head {cal.max_chars}" + (" + windows" if cal.windows is not None else "")
+    return (
+        f"head {cal.max_chars}"
+        + (" + windows" if cal.windows is not None else "")
+        + (" + questions" if cal.questions is not None else "")
+    )
 
 
 def support_score(similarity: float, confidence: float, words: float) -> float:
@@ -389,17 +398,22 @@ _by_text: OrderedDict[tuple[str, str], array] = OrderedDict()
 TEXT_MEMO = 50_000
 
 
-def _remembered(model: str, text: str) -> array | None:
-    key = (model, hashlib.sha256(text.encode()).hexdigest())
+def _memo_key(model: str, text: str, input_type: str) -> tuple[str, str]:
+    # e5 reads a question ("query: ") and a passage ("passage: ") differently.
+    return (model, hashlib.sha256(f"{input_type}\0{text}".encode()).hexdigest())
+
+
+def _remembered(model: str, text: str, input_type: str = "document") -> array | None:
+    key = _memo_key(model, text, input_type)
     with _vectors_lock:
         if (v := _by_text.get(key)) is not None:
             _by_text.move_to_end(key)
         return v
 
 
-def _remember(model: str, text: str, v: array) -> array:
+def _remember(model: str, text: str, v: array, input_type: str = "document") -> array:
     with _vectors_lock:
-        _by_text[(model, hashlib.sha256(text.encode()).hexdigest())] = v
+        _by_text[_memo_key(model, text, input_type)] = v
         while len(_by_text) > TEXT_MEMO:
             _by_text.popitem(last=False)
     return v
@@ -415,7 +429,12 @@ def _missing(session: Session, model: str, only: set[int] | None) -> list[int]:
     return [i for i in ids if i in only] if only is not None else ids
 
 
-def _texts(session: Session, ids: list[int], cal: Calibration) -> dict[int, list[str]]:
+class _Texts(NamedTuple):
+    parts: list[str]  # the head and windows of the section's text, embedded as passages
+    asked: list[str]  # its sample questions, embedded as questions
+
+
+def _texts(session: Session, ids: list[int], cal: Calibration) -> dict[int, _Texts]:
     rows = session.execute(
         select(
             KbSection.id,
@@ -424,22 +443,33 @@ def _texts(session: Session, ids: list[int], cal: Calibration) -> dict[int, list
             KbSection.heading,
             KbSection.keywords,
             KbSection.text,
+            KbSection.questions,
         )
         .join(KbDocument, KbDocument.id == KbSection.document_id)
         .where(KbSection.id.in_(ids))
     )
     return {
-        r.id: section_texts(
-            r.title,
-            list(r.path),
-            r.heading,
-            list(r.keywords or []),
-            r.text,
-            cal.max_chars,
-            windows=cal.windows is not None,
+        r.id: _Texts(
+            section_texts(
+                r.title,
+                list(r.path),
+                r.heading,
+                list(r.keywords or []),
+                r.text,
+                cal.max_chars,
+                windows=cal.windows is not None,
+            ),
+            list(r.questions or []) if cal.questions is not None else [],
         )
         for r in rows
     }
+
+
+class Stored(NamedTuple):
+    """A section's vectors: its text's head and windows, then its `asked` sample questions."""
+
+    vector: array
+    asked: int = 0
 
 
 def embed_sections(
@@ -449,7 +479,7 @@ def embed_sections(
     only: set[int] | None = None,
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[EmbedOutcome, dict[int, array]]:
+) -> tuple[EmbedOutcome, dict[int, Stored]]:
     """Embed the sections that have no vector for the configured model yet (of `only`, when given;
     at most `limit`), BATCH per call; each batch is saved with its receipt as soon as it is back.
     Stops at the first failure (the rest waits for the next round). Nothing when no model is set.
@@ -461,28 +491,48 @@ def embed_sections(
     todo = _missing(session, model, only)
     outcome = EmbedOutcome(model=model, missing=len(todo))
     todo = todo[:limit] if limit is not None else todo
-    fresh: dict[int, array] = {}
+    fresh: dict[int, Stored] = {}
     endpoint = endpoint_of(settings)
     made = recipe(model)
     for start in range(0, len(todo), BATCH):
         ids = todo[start : start + BATCH]
         texts = _texts(session, ids, calibration(model))
         ids = [i for i in ids if i in texts]
-        parts = [t for i in ids for t in texts[i]]
-        known = {t: v for t in parts if (v := _remembered(model, t)) is not None}
-        asking = list(dict.fromkeys(t for t in parts if t not in known))
+        known: dict[str, dict[str, array]] = {}
         try:
-            got = _gated_embed(session, settings, asking, "document") if asking else []
+            for kind, wanted in (
+                ("document", [t for i in ids for t in texts[i].parts]),
+                ("query", [t for i in ids for t in texts[i].asked]),
+            ):
+                known[kind] = {t: v for t in wanted if (v := _remembered(model, t, kind)) is not None}
+                asking = list(dict.fromkeys(t for t in wanted if t not in known[kind]))
+                got = _gated_embed(session, settings, asking, kind) if asking else []
+                outcome.calls += bool(asking)
+                for t, v in zip(asking, got, strict=True):
+                    known[kind][t] = _remember(model, t, v, kind)
         except _failures() as e:
             _failed(endpoint, e, "embedding policy sections")
             outcome.error = type(e).__name__
             break
-        outcome.calls += bool(asking)
-        for t, v in zip(asking, got, strict=True):
-            known[t] = _remember(model, t, v)
-        # A section's head and windows, one after the other in one array.
-        vectors = [array("f", (x for t in texts[i] for x in known[t])) for i in ids]
-        dim = len(known[texts[ids[0]][0]]) if ids else 0
+        # A section's head and windows, then its sample questions, one after the other in one array.
+        vectors = [
+            Stored(
+                array(
+                    "f",
+                    (
+                        x
+                        for t in [
+                            *(known["document"][t] for t in texts[i].parts),
+                            *(known["query"][t] for t in texts[i].asked),
+                        ]
+                        for x in t
+                    ),
+                ),
+                len(texts[i].asked),
+            )
+            for i in ids
+        ]
+        dim = len(known["document"][texts[ids[0]].parts[0]]) if ids else 0
         with _writing(session) as w:
             # Another process may have embedded some meanwhile: theirs stand. A row made by an
             # earlier recipe gives way.
@@ -501,7 +551,13 @@ def embed_sections(
             now = datetime.now(UTC)
             w.add_all(
                 KbSectionVector(
-                    model=model, section_id=i, dim=dim, vector=_pack(v), created_at=now, recipe=made
+                    model=model,
+                    section_id=i,
+                    dim=dim,
+                    vector=_pack(v.vector),
+                    asked=v.asked,
+                    created_at=now,
+                    recipe=made,
                 )
                 for i, v in zip(ids, vectors, strict=True)
                 if i not in taken
@@ -527,13 +583,13 @@ def index_after_import(
     return outcome
 
 
-_vectors: dict[tuple[str, str, str], tuple[tuple[int, int], dict[int, array]]] = {}
+_vectors: dict[tuple[str, str, str], tuple[tuple[int, int], dict[int, Stored]]] = {}
 _vectors_lock = threading.Lock()
 
 
-def _stored(session: Session, model: str) -> dict[int, array]:
-    """The model's vectors in this store made by its current recipe (each section's head and windows
-    in one array), read again only when rows were added or removed."""
+def _stored(session: Session, model: str) -> dict[int, Stored]:
+    """The model's vectors in this store made by its current recipe (each section's head, windows
+    and sample questions in one array), read again only when rows were added or removed."""
     made = recipe(model)
     key = (_store_url(session), model, made)
     count, top = session.execute(
@@ -547,11 +603,11 @@ def _stored(session: Session, model: str) -> dict[int, array]:
         if hit and hit[0] == stamp:
             return hit[1]
     rows = session.execute(
-        select(KbSectionVector.section_id, KbSectionVector.vector).where(
+        select(KbSectionVector.section_id, KbSectionVector.vector, KbSectionVector.asked).where(
             KbSectionVector.model == model, KbSectionVector.recipe == made
         )
     )
-    loaded = {sid: _unpack(blob) for sid, blob in rows}
+    loaded = {sid: Stored(_unpack(blob), asked or 0) for sid, blob, asked in rows}
     with _vectors_lock:
         _vectors[key] = (stamp, loaded)
     return loaded
@@ -581,18 +637,21 @@ def _question_vector(session: Session, question: str, settings: Settings) -> arr
 # --- ranking --------------------------------------------------------------------------------------
 
 
+HEAD, WINDOW, ASKED = 0, 1, 2  # what a row of a section's vectors is
+
+
 class _Matrix(NamedTuple):
-    vectors: dict[int, array]  # what it was built from
+    vectors: dict[int, Stored]  # what it was built from
     ids: list[int]  # the sections, in the order of their first rows
-    rows: Any  # every section's head and windows, one after the other
+    rows: Any  # every section's head, windows and sample questions, one after the other
     starts: Any  # the row of each section's head
-    later: Any  # 1.0 on a window's row, 0.0 on a head's
+    kinds: Any  # each row's kind: HEAD, WINDOW or ASKED
 
 
 _matrices: dict[int, _Matrix] = {}
 
 
-def _matrix(vectors: dict[int, array], dim: int) -> _Matrix:
+def _matrix(vectors: dict[int, Stored], dim: int) -> _Matrix:
     import numpy as np
 
     with _vectors_lock:
@@ -600,13 +659,15 @@ def _matrix(vectors: dict[int, array], dim: int) -> _Matrix:
         if hit is not None and hit.vectors is vectors:
             return hit
     # Vectors of another dimension are another model's: left out.
-    ids = [sid for sid, v in vectors.items() if v and len(v) % dim == 0]
-    counts = [len(vectors[sid]) // dim for sid in ids]
-    flat = np.frombuffer(b"".join(vectors[sid].tobytes() for sid in ids), dtype=np.float32)
+    ids = [sid for sid, s in vectors.items() if s.vector and len(s.vector) % dim == 0]
+    counts = [len(vectors[sid].vector) // dim for sid in ids]
+    flat = np.frombuffer(b"".join(vectors[sid].vector.tobytes() for sid in ids), dtype=np.float32)
     starts = np.cumsum([0, *counts[:-1]], dtype=np.int64)
-    later = np.ones(sum(counts), dtype=np.float32)
-    later[starts] = 0.0
-    built = _Matrix(vectors, ids, flat.reshape(-1, dim), starts, later)
+    kinds = np.full(sum(counts), WINDOW, dtype=np.int8)
+    for sid, start, count in zip(ids, starts, counts, strict=True):
+        kinds[start + count - min(vectors[sid].asked, count - 1) : start + count] = ASKED
+    kinds[starts] = HEAD
+    built = _Matrix(vectors, ids, flat.reshape(-1, dim), starts, kinds)
     with _vectors_lock:
         _matrices.clear()  # one store and model at a time is the common case: keep the latest
         _matrices[id(vectors)] = built
@@ -614,18 +675,20 @@ def _matrix(vectors: dict[int, array], dim: int) -> _Matrix:
 
 
 def _cosines(
-    vectors: dict[int, array], q: array, allowed: set[int], windows: float | None = None
+    vectors: dict[int, Stored], q: array, allowed: set[int], cal: Calibration
 ) -> list[tuple[int, float]]:
     """Each allowed section's cosine to the question (vectors are unit length: a dot product), in one
     matrix product over the store's vectors of the question's dimension: its head's, or its closest
-    window's less `windows` where that is more."""
+    window's less `cal.windows`, or its closest sample question's less `cal.questions`, whichever
+    is most."""
     import numpy as np
 
     m = _matrix(vectors, len(q))
     if not m.ids:
         return []
-    # Without windows every section has its head only: each maximum is over one row.
-    sims = m.rows @ np.asarray(q, dtype=np.float32) - (windows or 0.0) * m.later
+    handicap = np.array([0.0, cal.windows or 0.0, cal.questions or 0.0], dtype=np.float32)
+    # A section with its head only: its maximum is over one row.
+    sims = m.rows @ np.asarray(q, dtype=np.float32) - handicap[m.kinds]
     best = np.maximum.reduceat(sims, m.starts)
     return [(sid, float(c)) for sid, c in zip(m.ids, best, strict=True) if sid in allowed]
 
@@ -656,7 +719,7 @@ def semantic_ranking(
     except _failures() as e:
         _failed(endpoint, e, "embedding a question")
         return None
-    scored = _cosines(vectors, q, allowed_section_ids, calibration(model).windows)
+    scored = _cosines(vectors, q, allowed_section_ids, calibration(model))
     # A cosine of 0 or below is nothing in common (USE); e5 ranks every section, and min_support
     # decides what that supports.
     scored = sorted(((sid, cos) for sid, cos in scored if cos > 0), key=lambda t: (-t[1], t[0]))

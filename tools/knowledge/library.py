@@ -196,8 +196,10 @@ def _latest(session: Session, doc_id: str) -> KbDocument | None:
 
 
 def _diff(old: KbDocument | None, new: list[ParsedSection]) -> tuple[list[str], list[str], list[str]]:
-    before = {s.anchor: (s.text, list(s.keywords)) for s in old.sections} if old else {}
-    after = {s.anchor: (s.text, s.keywords) for s in new}
+    before = (
+        {s.anchor: (s.text, list(s.keywords), list(s.questions or [])) for s in old.sections} if old else {}
+    )
+    after = {s.anchor: (s.text, s.keywords, s.questions) for s in new}
     added = [a for a in after if a not in before]
     removed = [a for a in before if a not in after]
     changed = [a for a in after if a in before and before[a] != after[a]]
@@ -267,6 +269,7 @@ def import_documents(
                     path=s.path,
                     text=s.text,
                     keywords=s.keywords,
+                    questions=s.questions,
                 )
                 for i, s in enumerate(p.sections)
             ],

@@ -31,6 +31,7 @@ class ParsedSection(BaseModel):
     path: list[str] = []  # the heading trail above and including this heading
     text: str  # plain text, paragraphs separated by blank lines, table rows as "col: value; ..." lines
     keywords: list[str] = []  # the author's "Keywords:" line: searched like the heading, never quoted
+    questions: list[str] = []  # the author's "Questions:" line: matched by meaning, never quoted
 
 
 class ReadResult(BaseModel):

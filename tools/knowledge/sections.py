@@ -80,6 +80,7 @@ class _Draft:
     where: str  # e.g. "line 12": where a person finds the heading, for error messages
     blocks: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
+    questions: list[str] = field(default_factory=list)
 
 
 # A paragraph "Keywords: a; b; c" (关键词：...) gives the section words people use for it that its
@@ -87,6 +88,10 @@ class _Draft:
 KEYWORDS_LINE = re.compile(
     r"^(?:keywords|also asked as|关键词|常见问法)\s*[:：]\s*(.+)$", re.IGNORECASE | re.DOTALL
 )
+# A paragraph "Questions: q1; q2" (常见问题：...) gives questions employees ask that the section
+# answers, in their words: an FAQ. Matched by meaning (a question is nearer another question than
+# any policy text), never quoted; split at semicolons only, as questions hold commas.
+QUESTIONS_LINE = re.compile(r"^(?:questions|常见问题)\s*[:：]\s*(.+)$", re.IGNORECASE | re.DOTALL)
 
 
 class SectionBuilder:
@@ -119,6 +124,9 @@ class SectionBuilder:
                 k.strip() for k in re.split(r"[;；,，、\n]", m.group(1)) if k.strip()
             ]
             return
+        if m := QUESTIONS_LINE.match(block):
+            self._drafts[-1].questions += [q.strip() for q in re.split(r"[;；\n]", m.group(1)) if q.strip()]
+            return
         self._drafts[-1].blocks.append(block)
 
     def sections(self) -> list[ParsedSection]:
@@ -130,6 +138,7 @@ class SectionBuilder:
                 path=d.path,
                 text="\n\n".join(d.blocks),
                 keywords=d.keywords,
+                questions=d.questions,
             )
             for d, anchor in zip(self._drafts, anchors, strict=True)
             # A heading with no text of its own (a document title above its sections) is no section;

@@ -640,6 +640,8 @@ class KbSection(Base):
     path: Mapped[list[str]] = mapped_column(JSON, info=INTERNAL)
     text: Mapped[str] = mapped_column(Text, info=INTERNAL)
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list, info=INTERNAL)
+    # Questions the author says the section answers (sections.QUESTIONS_LINE), in employees' words.
+    questions: Mapped[list[str]] = mapped_column(JSON, default=list, info=INTERNAL)
     document: Mapped[KbDocument] = relationship(back_populates="sections")
 
 
@@ -750,3 +752,6 @@ class KbSectionVector(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
     # How the texts were cut (embeddings.recipe): a row made another way is embedded again.
     recipe: Mapped[str] = mapped_column(String(100), default="", server_default="", info=INTERNAL)
+    # How many of the vectors, at the end, are the section's sample questions (embedded as
+    # questions are), not parts of its text.
+    asked: Mapped[int] = mapped_column(Integer, default=0, server_default="0", info=INTERNAL)
