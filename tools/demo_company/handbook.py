@@ -7,11 +7,14 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from tools.knowledge import embeddings
 from tools.knowledge.library import ImportOutcome, import_documents
 from tools.store.identity import Principal
 from tools.store.models import Role
 
 HANDBOOK = Path(__file__).with_name("handbook")
+# Its vectors for the default embedding model (tools/demo_company/handbook_vectors.py).
+embeddings.add_pack(HANDBOOK / "vectors.multilingual-e5-small.npz")
 
 
 def handbook_files() -> list[list[Path]]:

