@@ -28,6 +28,10 @@ SENSITIVE = [
     ("我下个月要做手术，病假工资怎么算", "health"),
     ("我收到了处分通知，可以申诉吗", "disciplinary"),
     ("I got a written warning, how do I appeal the decision?", "disciplinary"),
+    ("公司要跟我协商解除劳动合同，我该怎么办", "disciplinary"),
+    ("被裁员的话经济补偿是n+1吗", "disciplinary"),
+    ("我们组长让客户开假发票报销，我想说出来又怕被穿小鞋", "speaking_up"),
+    ("我说了怀孕以后，周会都不叫我参加了", "discrimination"),
 ]
 
 ORDINARY = [
@@ -46,6 +50,9 @@ ORDINARY = [
     "我爸下周要做手术，可以请假陪护吗",
     "对今年的绩效结果不服，可以申诉吗？",
     "I got a 2 and think it's wrong. can I appeal my rating?",
+    "我的N+1经理也要审批我的年假吗",
+    "发票开错了抬头，还能报销吗",
+    "请假要提前几天跟经理说？",
 ]
 
 

@@ -66,9 +66,10 @@ class Result(BaseModel):
 HOLDOUT = Path(__file__).with_name("policy_questions_holdout.yaml")  # development: tuned against
 FINAL = Path(__file__).with_name("policy_questions_test.yaml")  # not tuned against
 FRESH = Path(__file__).with_name("policy_questions_fresh.yaml")  # written after the test set was looked at
+FRESH2 = Path(__file__).with_name("policy_questions_fresh2.yaml")  # written with the sample questions
 
 
-SETS = {"tuning": CASES, "development": HOLDOUT, "test": FINAL, "fresh": FRESH}
+SETS = {"tuning": CASES, "development": HOLDOUT, "test": FINAL, "fresh": FRESH, "fresh2": FRESH2}
 
 
 def cases(path: Path = CASES) -> list[Case]:
@@ -156,7 +157,7 @@ if __name__ == "__main__":
         "--set",
         choices=tuple(SETS),
         default="tuning",
-        help=f"tuning: {CASES.name}; development: {HOLDOUT.name}; test: {FINAL.name}; fresh: {FRESH.name}",
+        help=f"tuning: {CASES.name}; development: {HOLDOUT.name}; test: {FINAL.name}; fresh: {FRESH.name}; fresh2: {FRESH2.name}",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -91,7 +91,7 @@ class Calibration(NamedTuple):
 
 CALIBRATIONS = {
     "local:multilingual-e5-small": Calibration(
-        weight=48.0, min_support=0.851, max_chars=600, words=0.024, windows=0.01, questions=0.03
+        weight=48.0, min_support=0.853, max_chars=600, words=0.048, windows=0.01, questions=0.03
     ),
     "local:use-multilingual-v3": Calibration(weight=2.0, min_support=0.35),
 }
