@@ -533,7 +533,8 @@ def test_a_sections_sample_questions_find_it_by_meaning_and_are_never_quoted(
                 "I had to come in on Saturday, what do I get for it?",
                 "is Sunday work paid extra?",
             ]
-            ranking = embeddings.semantic_ranking(s, question, {lieu, *_all_sections(s)}, settings) or []
+            everything = set(s.scalars(select(KbSection.id)))
+            ranking = embeddings.semantic_ranking(s, question, everything, settings) or []
         with session_scope(policies) as s:
             row = s.get(KbSectionVector, (MODEL, lieu))
             assert row is not None and row.asked == 2 and row.recipe == "head 2000 + questions"
@@ -547,10 +548,6 @@ def test_a_sections_sample_questions_find_it_by_meaning_and_are_never_quoted(
     assert [c.anchor for c in answer.citations][:1] == ["lieu"]
     shown = " ".join([answer.text, answer.draft or "", *(c.quote for c in answer.citations)])
     assert "rest day earns a day off" in shown and "Saturday" not in shown and "Questions" not in shown
-
-
-def _all_sections(s: object) -> set[int]:
-    return set(s.scalars(select(KbSection.id)))  # type: ignore[attr-defined]
 
 
 def test_the_handbook_ships_its_vectors_and_they_are_the_encoders(

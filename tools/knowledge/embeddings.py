@@ -476,11 +476,7 @@ def _packed(key: tuple[str, str]) -> array | None:
                 _packs[path] = _load_pack(path)
             pack = _packs[path]
         if pack is not None and pack.model == model and (row := pack.rows.get(digest)) is not None:
-            v = array("f")
-            v.frombytes(pack.vectors[row].astype("<f4").tobytes())
-            if sys.byteorder == "big":
-                v.byteswap()
-            return v
+            return _unpack(pack.vectors[row].astype("<f4").tobytes())
     return None
 
 
@@ -492,20 +488,20 @@ def write_pack(path: Path, model: str, texts: Iterable[tuple[str, str]]) -> int:
     encoder = encoder_version(model)
     if encoder is None:
         raise ValueError(f"{model}: only a local model's vectors can be packed")
-    keys: dict[str, array] = {}
+    by_digest: dict[str, array] = {}
     for kind, text in texts:
-        key = _memo_key(model, text, kind)
-        v = _remembered(model, text, kind)
-        if v is None:
+        if (v := _remembered(model, text, kind)) is None:
             raise ValueError(f"not embedded yet: {text[:40]!r}")
-        keys[key[1]] = v
-    order = sorted(keys)
+        by_digest[_memo_key(model, text, kind)[1]] = v
+    order = sorted(by_digest)
     np.savez_compressed(
         path,
         model=np.array(model),
         encoder=np.array(encoder),
         keys=np.array([k.encode() for k in order], dtype="S64"),
-        vectors=np.array([list(keys[k]) for k in order], dtype="<f4"),
+        vectors=np.frombuffer(_pack(_joined(by_digest[k] for k in order)), dtype="<f4").reshape(
+            len(order), -1
+        ),
     )
     return len(order)
 
@@ -573,6 +569,13 @@ def _texts(session: Session, ids: list[int], cal: Calibration) -> dict[int, _Tex
     }
 
 
+def _joined(vectors: Iterable[array]) -> array:
+    out = array("f")
+    for v in vectors:
+        out.extend(v)
+    return out
+
+
 class Stored(NamedTuple):
     """A section's vectors: its text's head and windows, then its `asked` sample questions."""
 
@@ -625,16 +628,11 @@ def embed_sections(
         # A section's head and windows, then its sample questions, one after the other in one array.
         vectors = [
             Stored(
-                array(
-                    "f",
-                    (
-                        x
-                        for t in [
-                            *(known["document"][t] for t in texts[i].parts),
-                            *(known["query"][t] for t in texts[i].asked),
-                        ]
-                        for x in t
-                    ),
+                _joined(
+                    [
+                        *(known["document"][t] for t in texts[i].parts),
+                        *(known["query"][t] for t in texts[i].asked),
+                    ]
                 ),
                 len(texts[i].asked),
             )
@@ -794,7 +792,8 @@ def _cosines(
     m = _matrix(vectors, len(q))
     if not m.ids:
         return []
-    handicap = np.array([0.0, cal.windows or 0.0, cal.questions or 0.0], dtype=np.float32)
+    handicap = np.zeros(3, dtype=np.float32)
+    handicap[WINDOW], handicap[ASKED] = cal.windows or 0.0, cal.questions or 0.0
     # A section with its head only: its maximum is over one row.
     sims = m.rows @ np.asarray(q, dtype=np.float32) - handicap[m.kinds]
     best = np.maximum.reduceat(sims, m.starts)
