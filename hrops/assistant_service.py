@@ -248,3 +248,13 @@ class ProductServices:
         # In a thread: the service is synchronous (a configured model is run with asyncio.run there).
         answer = await asyncio.to_thread(knowledge_service.ask, self.who, question, settings=self.settings)
         return PolicyReply(text=answer.text, handed_off=answer.status == "handed_off", case_id=answer.case_id)
+
+    async def sensitive(self, message: str) -> bool:
+        from tools.knowledge.triage_by_meaning import by_meaning
+        from tools.store.db import session_scope
+
+        def check() -> bool:
+            with session_scope(self.settings.db_url) as s:
+                return by_meaning(s, message, self.settings) is not None
+
+        return await asyncio.to_thread(check)

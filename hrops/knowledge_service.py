@@ -28,7 +28,7 @@ from tools.knowledge.library import (
     require_editor,
 )
 from tools.knowledge.personal import asks_for_a_figure, personal_answer
-from tools.knowledge.triage import triage
+from tools.knowledge.triage_by_meaning import triage_question
 from tools.store import audit
 from tools.store.db import session_scope
 from tools.store.identity import Principal
@@ -84,9 +84,12 @@ def ask(
         asker = asker_for(session, who, day)
     # The asker's own figures first (remaining leave, social insurance base, next pay day), read
     # from their record only and audited; a sensitive question goes to a person before that.
-    if asks_for_a_figure(question) and triage(question).route == "policy":
+    if asks_for_a_figure(question):
         with session_scope(settings.db_url, write=True) as session:
-            if (mine := personal_answer(session, who, question, language, day)) is not None:
+            if (
+                triage_question(session, question, settings).route == "policy"
+                and (mine := personal_answer(session, who, question, language, day)) is not None
+            ):
                 cited = cite_sections(session, mine.cites, asker, day, language, question)
                 rules = "\n".join(
                     ("依据 " if language == "zh" else "Policy: ") + source_line(c, language) for c in cited

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pydantic_ai.durable_exec.temporal import PydanticAIPlugin
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 
@@ -24,6 +23,10 @@ def made_client() -> bool:
 async def connect(
     settings: Settings | None = None, *, target: str | None = None, runtime: Runtime | None = None
 ) -> Client:
+    # Imported here: pydantic-ai's Temporal plugin takes 0.6 s to import, and commands such as
+    # `hrops status` and `hrops down` import this module without ever connecting.
+    from pydantic_ai.durable_exec.temporal import PydanticAIPlugin
+
     settings = settings or get_settings()
     target = target or settings.temporal_target
     global _made_client

@@ -208,3 +208,24 @@ async def test_with_a_model_policy_questions_are_read_and_sensitive_ones_never_s
     assert reading.intake.intent is Intent.POLICY_QUESTION and reading.intake.question == message  # as typed
     tool = seen[0]["body"]["tools"][0]["function"]["parameters"]
     assert "policy_question" in str(tool)  # the output schema offers the intent
+
+
+async def test_a_sensitive_matter_in_words_no_pattern_knows_opens_a_case_not_a_shrug(
+    company, monkeypatch
+) -> None:  # noqa: ANN001
+    """With the default embedding model, a message the reader cannot place that tells a sensitive
+    matter (tools/knowledge/triage_by_meaning.py) goes to HR ops instead of "I did not understand"."""
+    from hrops.settings import Settings, reset_settings
+
+    monkeypatch.setenv("HROPS_EMBEDDING_MODEL", Settings.model_fields["embedding_model"].default)
+    reset_settings()
+    with_handbook(company)
+    wang = _who(company, "wang.fang")
+    told = "my lead stands right behind my chair every day and comments on my perfume, I dread coming in"
+    reply = await assistant_service.chat(None, wang, "p5", told)
+    case_id = reply.outcome.case_id
+    assert reply.outcome.intent == "policy_question" and case_id and "in confidence" in reply.text
+    assert _cases(company) == [(case_id, "wang.fang")]
+    lost = await assistant_service.chat(None, wang, "p5", "purple monkey dishwasher")
+    assert lost.outcome.intent == "unknown" and "I did not understand" in lost.text
+    assert len(_cases(company)) == 1

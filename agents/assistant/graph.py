@@ -337,6 +337,14 @@ async def decide(state: State, config: RunnableConfig) -> State:
     return _reply(text, Outcome(intent="decision", decided=d["request_id"]), pending=None)
 
 
+async def _policy(deps: Deps, question: str, lang: str) -> tuple[str, Outcome]:
+    got = await deps.services.policy(question)
+    text = got.text
+    if got.case_id:  # handed to HR ops: the case to follow, answered here or in the console
+        text += "\n" + _say(lang, f"Your question is case {got.case_id}.", f"问题编号 {got.case_id}。")
+    return text, Outcome(intent="policy_question", case_id=got.case_id)
+
+
 async def answer(state: State, config: RunnableConfig) -> State:
     """Data and policy questions, status, help, refusals and what was not understood."""
     deps = _deps(config)
@@ -346,11 +354,7 @@ async def answer(state: State, config: RunnableConfig) -> State:
         text, refused = await deps.services.ask(intake.question or state["message"])
         return _reply(text, Outcome(intent="data_question", refused=text if refused else None), pending=None)
     if intake.intent is Intent.POLICY_QUESTION:
-        got = await deps.services.policy(intake.question or state["message"])
-        text = got.text
-        if got.case_id:  # handed to HR ops: the case to follow, answered here or in the console
-            text += "\n" + _say(lang, f"Your question is case {got.case_id}.", f"问题编号 {got.case_id}。")
-        outcome = Outcome(intent="policy_question", case_id=got.case_id)
+        text, outcome = await _policy(deps, intake.question or state["message"], lang)
         if pending := state.get("pending"):  # asked in the middle of a request: back to it
             outcome.kind, outcome.asked = pending.get("kind"), state.get("asked")
             outcome.awaiting_confirmation = bool(state.get("confirm"))
@@ -374,6 +378,10 @@ async def answer(state: State, config: RunnableConfig) -> State:
     if intake.intent is Intent.REFUSE:
         text = _say(lang, "I won't do that: ", "无法执行:") + (intake.refusal or "")
         return _reply(text, Outcome(intent="refuse", refused=intake.refusal), pending=None)
+    if intake.intent is Intent.UNKNOWN and await deps.services.sensitive(state["message"]):
+        # A sensitive matter told in words no pattern knows: to HR ops, never "not understood".
+        text, outcome = await _policy(deps, state["message"], lang)
+        return _reply(text, outcome, pending=None)
     near = "; ".join(f'"{n}"' for n in intake.nearest)
     text = (
         _say(lang, "I did not understand that", "我没有理解这条消息")

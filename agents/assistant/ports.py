@@ -53,3 +53,8 @@ class Services(Protocol):
         """A policy question answered for the asker from the policies that apply to them, or handed
         to HR ops as a case (sensitive matters, asking for a person, nothing to quote)."""
         ...
+
+    async def sensitive(self, message: str) -> bool:
+        """Whether a message the reader did not understand tells a sensitive matter in words no
+        pattern knows (triage by meaning): it then goes to HR ops as a policy question would."""
+        ...

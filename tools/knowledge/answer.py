@@ -19,7 +19,7 @@ from tools.knowledge.library import detect_language
 from tools.knowledge.models import Language
 from tools.knowledge.search import Asker, Passage, SearchResult, search
 from tools.knowledge.segment import words
-from tools.knowledge.triage import triage
+from tools.knowledge.triage_by_meaning import triage_question
 
 # Below these the best passage does not support an answer (tuned on tests/eval/policy_questions.yaml,
 # see docs/knowledge.md): coverage is the idf-weighted share of the question's words in the passage,
@@ -91,7 +91,7 @@ def question_language(question: str) -> Language:
 def ask_policy(session: Session, question: str, asker: Asker, on: date) -> PolicyAnswer:
     language = question_language(question)
     asked = {"question": question, "language": language, "asked_on": on}
-    routed = triage(question)
+    routed = triage_question(session, question)
     if routed.route != "policy":
         handoff: Handoff = "sensitive" if routed.route == "sensitive" else "person"
         return PolicyAnswer(

@@ -87,11 +87,21 @@ class Calibration(NamedTuple):
     # question less this, where that is more than its text. A question is nearer another question
     # than any policy text (e5: by 0.03-0.05 for the same meaning), hence the handicap.
     questions: float | None = None
+    # Triage by meaning (tools/knowledge/triage_by_meaning.py): a question this much nearer a
+    # sensitive example than any routine one or any sample question goes to a person. None: not
+    # measured for this model, so not done (the patterns of triage.yaml still are).
+    sensitive: float | None = None
 
 
 CALIBRATIONS = {
     "local:multilingual-e5-small": Calibration(
-        weight=48.0, min_support=0.853, max_chars=600, words=0.048, windows=0.01, questions=0.03
+        weight=48.0,
+        min_support=0.853,
+        max_chars=600,
+        words=0.048,
+        windows=0.01,
+        questions=0.03,
+        sensitive=0.0,
     ),
     "local:use-multilingual-v3": Calibration(weight=2.0, min_support=0.35),
 }
@@ -740,6 +750,37 @@ def _question_vector(session: Session, question: str, settings: Settings) -> arr
     return vectors[0]
 
 
+def nearest(
+    session: Session, question: str, texts: list[str], settings: Settings | None = None
+) -> tuple[Any, float | None] | None:
+    """The question's cosine similarity to each of `texts` (embedded as questions are: remembered or
+    shipped vectors reused, the rest embedded in audited calls), and to the closest sample question
+    of any section in the store (None without any). None without a model, or when it fails."""
+    import numpy as np
+
+    settings = settings or get_settings()
+    model = settings.embedding_model
+    endpoint = endpoint_of(settings)
+    if not model or _is_down(endpoint):
+        return None
+    try:
+        q = np.asarray(_question_vector(session, question, settings), dtype=np.float32)
+        have = {t: _remembered(model, t, "query") for t in dict.fromkeys(texts)}
+        todo = [t for t, v in have.items() if v is None]
+        for i in range(0, len(todo), BATCH):
+            chunk = todo[i : i + BATCH]
+            for t, v in zip(chunk, _gated_embed(session, settings, chunk, "query"), strict=True):
+                have[t] = _remember(model, t, v, "query")
+    except _failures() as e:
+        _failed(endpoint, e, "embedding a question")
+        return None
+    rows = np.frombuffer(_pack(_joined(have[t] for t in texts)), dtype=np.float32).reshape(len(texts), -1)
+    stored = _with_missing(session, settings, model, set(session.scalars(select(KbSection.id))))
+    m = _matrix(stored, len(q)) if stored else None
+    asked = m.rows[m.kinds == ASKED] if m is not None and m.ids else rows[:0]
+    return rows @ q, (float((asked @ q).max()) if len(asked) else None)
+
+
 # --- ranking --------------------------------------------------------------------------------------
 
 
@@ -800,6 +841,16 @@ def _cosines(
     return [(sid, float(c)) for sid, c in zip(m.ids, best, strict=True) if sid in allowed]
 
 
+def _with_missing(session: Session, settings: Settings, model: str, wanted: set[int]) -> dict[int, Stored]:
+    """The store's vectors, with those of `wanted` sections an import left without one embedded
+    first (at most LAZY_LIMIT)."""
+    vectors = _stored(session, model)
+    if missing := {sid for sid in wanted if sid not in vectors}:
+        _, fresh = embed_sections(session, settings, only=missing, limit=LAZY_LIMIT)
+        vectors = {**vectors, **fresh} if fresh else vectors
+    return vectors
+
+
 def semantic_ranking(
     session: Session, question: str, allowed_section_ids: set[int], settings: Settings | None = None
 ) -> list[tuple[int, float]] | None:
@@ -813,12 +864,9 @@ def semantic_ranking(
     endpoint = endpoint_of(settings)
     if _is_down(endpoint):
         return None
-    vectors = _stored(session, model)
-    if missing := {sid for sid in allowed_section_ids if sid not in vectors}:
-        _, fresh = embed_sections(session, settings, only=missing, limit=LAZY_LIMIT)
-        if _is_down(endpoint):
-            return None
-        vectors = {**vectors, **fresh} if fresh else vectors
+    vectors = _with_missing(session, settings, model, allowed_section_ids)
+    if _is_down(endpoint):
+        return None
     if not any(sid in vectors for sid in allowed_section_ids):
         return None
     try:
