@@ -249,7 +249,7 @@ class ProductServices:
         answer = await asyncio.to_thread(knowledge_service.ask, self.who, question, settings=self.settings)
         return PolicyReply(text=answer.text, handed_off=answer.status == "handed_off", case_id=answer.case_id)
 
-    async def sensitive(self, message: str) -> bool:
+    async def needs_a_person(self, message: str) -> bool:
         from tools.knowledge.triage_by_meaning import by_meaning
         from tools.store.db import session_scope
 

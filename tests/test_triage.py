@@ -54,6 +54,15 @@ ORDINARY = [
     "发票开错了抬头，还能报销吗",
     "请假要提前几天跟经理说？",
     "国庆放假票很难买，能多请两天年假吗",
+    "is the real person check on the payroll form something I need to sign?",
+    "我约了体检，能请半天假吗",
+]
+
+PERSON = [
+    "this isn't working, can I get an actual human on a call?",
+    "I'd like a real person please",
+    "帮我约一下HRBP吧",
+    "有些情况想当面聊",
 ]
 
 
@@ -66,3 +75,8 @@ def test_sensitive_matters_go_to_hr_as_confidential_cases(question: str, categor
 @pytest.mark.parametrize("question", ORDINARY)
 def test_ordinary_questions_that_share_their_words_are_answered(question: str) -> None:
     assert triage(question).route == "policy", triage(question)
+
+
+@pytest.mark.parametrize("question", PERSON)
+def test_asking_for_a_human_in_other_words_goes_to_a_person(question: str) -> None:
+    assert triage(question).route == "person", triage(question)

@@ -1,5 +1,5 @@
-"""Triage by meaning: a sensitive matter told without any of the words triage.yaml looks for still goes
-to a person, routine questions near those topics are still answered from the policies, and the
+"""Triage by meaning: a sensitive matter told without any of the words triage.yaml looks for, or a wish
+for a human in words of one's own, still goes to a person, routine questions near those topics are still answered from the policies, and the
 examples' shipped vectors are what the encoder makes of them."""
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ UNNAMED = [
         "disciplinary",
     ),
 ]
+ASKS_FOR_A_PERSON = [
+    "I'd rather go through this with somebody from your team over the phone, who can I ring?",
+    "能不能安排人事同事跟我单独聊一次",
+]
 ROUTINE = [
     ("how many days of sick leave do I get and do I need a doctor's note?", "leave.en#sick-leave"),
     ("病假工资怎么算？", "leave.zh#sick-leave"),
@@ -65,7 +69,7 @@ def _ask(url: str, question: str):  # noqa: ANN202
         return ask_policy(s, question, SHANGHAI, ON)
 
 
-def test_a_sensitive_matter_told_without_its_words_goes_to_a_person(
+def test_a_sensitive_matter_or_a_wish_for_a_human_told_in_other_words_goes_to_a_person(
     model: None, handbook: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for question, category in UNNAMED:
@@ -75,6 +79,9 @@ def test_a_sensitive_matter_told_without_its_words_goes_to_a_person(
             question
         )
         assert answer.citations == [] and answer.draft is None  # nothing quoted at someone in distress
+    for question in ASKS_FOR_A_PERSON:
+        assert triage(question).route == "policy", question
+        assert _ask(handbook, question).handoff == "person", question
     for question, section in ROUTINE:
         answer = _ask(handbook, question)
         assert answer.status == "answered" and answer.citations[0].ref == section, question
@@ -95,7 +102,7 @@ def test_by_meaning_alone_finds_most_sensitive_questions_of_the_evaluation_and_f
         found = [(c.expect, triage_by_meaning.by_meaning(s, c.q)) for c in cases]
     sensitive = [t for expect, t in found if expect == "handoff:sensitive"]
     others = [t for expect, t in found if expect not in ("handoff:sensitive", "handoff:person")]
-    caught = sum(t is not None for t in sensitive) / len(sensitive)
+    caught = sum(t is not None and t.route == "sensitive" for t in sensitive) / len(sensitive)
     wrongly = sum(t is not None for t in others) / len(others)
     print(
         f"by meaning alone: {caught:.0%} of {len(sensitive)} sensitive, {wrongly:.1%} of {len(others)} others"
@@ -108,8 +115,8 @@ def test_the_examples_ship_their_vectors_and_a_new_example_is_embedded_with_a_re
 ) -> None:
     from tools.knowledge.local_embedding import _encode
 
-    sensitive, routine = triage_by_meaning.examples().texts()
-    texts = [t for _, t in sensitive] + routine
+    special, routine = triage_by_meaning.examples().texts()
+    texts = [t for _, t in special] + routine
     missing = [t for t in texts if embeddings._remembered(MODEL, t, "query") is None]
     assert not missing, (
         f"{len(missing)} examples have no shipped vector (e.g. {missing[0][:60]!r}): "

@@ -378,8 +378,9 @@ async def answer(state: State, config: RunnableConfig) -> State:
     if intake.intent is Intent.REFUSE:
         text = _say(lang, "I won't do that: ", "无法执行:") + (intake.refusal or "")
         return _reply(text, Outcome(intent="refuse", refused=intake.refusal), pending=None)
-    if intake.intent is Intent.UNKNOWN and await deps.services.sensitive(state["message"]):
-        # A sensitive matter told in words no pattern knows: to HR ops, never "not understood".
+    if intake.intent is Intent.UNKNOWN and await deps.services.needs_a_person(state["message"]):
+        # A sensitive matter, or asking for a person, in words no pattern knows: to HR ops, never
+        # "not understood".
         text, outcome = await _policy(deps, state["message"], lang)
         return _reply(text, outcome, pending=None)
     near = "; ".join(f'"{n}"' for n in intake.nearest)

@@ -54,7 +54,8 @@ class Services(Protocol):
         to HR ops as a case (sensitive matters, asking for a person, nothing to quote)."""
         ...
 
-    async def sensitive(self, message: str) -> bool:
-        """Whether a message the reader did not understand tells a sensitive matter in words no
-        pattern knows (triage by meaning): it then goes to HR ops as a policy question would."""
+    async def needs_a_person(self, message: str) -> bool:
+        """Whether a message the reader did not understand tells a sensitive matter, or asks for a
+        human, in words no pattern knows (triage by meaning): it then goes to HR ops as a policy
+        question would."""
         ...

@@ -67,9 +67,17 @@ HOLDOUT = Path(__file__).with_name("policy_questions_holdout.yaml")  # developme
 FINAL = Path(__file__).with_name("policy_questions_test.yaml")  # not tuned against
 FRESH = Path(__file__).with_name("policy_questions_fresh.yaml")  # written after the test set was looked at
 FRESH2 = Path(__file__).with_name("policy_questions_fresh2.yaml")  # written with the sample questions
+FRESH3 = Path(__file__).with_name("policy_questions_fresh3.yaml")  # written with the triage examples
 
 
-SETS = {"tuning": CASES, "development": HOLDOUT, "test": FINAL, "fresh": FRESH, "fresh2": FRESH2}
+SETS = {
+    "tuning": CASES,
+    "development": HOLDOUT,
+    "test": FINAL,
+    "fresh": FRESH,
+    "fresh2": FRESH2,
+    "fresh3": FRESH3,
+}
 
 
 def cases(path: Path = CASES) -> list[Case]:

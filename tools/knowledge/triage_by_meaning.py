@@ -1,8 +1,9 @@
 """Triage by meaning, after the patterns of triage.yaml: people describe a sensitive matter without
-naming it ("my lead keeps commenting on what I wear", "说了怀孕之后开会也不叫我"), and no list of
-words catches every telling. A question nearer in meaning to one of the sensitive examples in
-triage_examples.yaml than to any routine example and any sample question of the knowledge base
-(its sections' "Questions:" lines) goes to a person, for that example's category.
+naming it ("my lead keeps commenting on what I wear", "说了怀孕之后开会也不叫我"), or ask for a
+human in words of their own, and no list of words catches every telling. A question nearer in
+meaning to one of the sensitive or asking-for-a-person examples in triage_examples.yaml than to
+any routine example and any sample question of the knowledge base (its sections' "Questions:"
+lines) goes to a person, for that example's category.
 
 Done with the embedding model the policy search uses, when its calibration says by how much
 (`Calibration.sensitive`); without one, the patterns alone decide. The examples' vectors for the
@@ -33,12 +34,17 @@ embeddings.add_pack(PACK)
 
 class Examples(BaseModel):
     sensitive: dict[str, dict[Language, list[str]]]  # category -> language -> messages
+    person: dict[Language, list[str]] = {}  # asking for a human, nothing sensitive said
     routine: dict[Language, list[str]]
 
-    def texts(self) -> tuple[list[tuple[str, str]], list[str]]:
-        """(category, message) of every sensitive example, and every routine one."""
-        sensitive = [(c, t) for c, by in self.sensitive.items() for ts in by.values() for t in ts]
-        return sensitive, [t for ts in self.routine.values() for t in ts]
+    def texts(self) -> tuple[list[tuple[str | None, str]], list[str]]:
+        """(category, message) of every example that goes to a person (category None: asks for
+        one), and every routine message."""
+        special: list[tuple[str | None, str]] = [
+            (c, t) for c, by in self.sensitive.items() for ts in by.values() for t in ts
+        ]
+        special += [(None, t) for ts in self.person.values() for t in ts]
+        return special, [t for ts in self.routine.values() for t in ts]
 
 
 @cache
@@ -47,23 +53,26 @@ def examples() -> Examples:
 
 
 def by_meaning(session: Session, question: str, settings: Settings | None = None) -> Triage | None:
-    """A sensitive hand-off when the question is nearer a sensitive example than anything routine,
-    by at least the model's margin; None otherwise, and without a calibrated model."""
+    """A hand-off when the question is nearer a sensitive example (or one asking for a person) than
+    anything routine, by at least the model's margin; None otherwise, and without a calibrated model."""
     settings = settings or get_settings()
     margin = embeddings.calibration(settings.embedding_model).sensitive if settings.embedding_model else None
     if margin is None:
         return None
-    sensitive, routine = examples().texts()
-    found = embeddings.nearest(session, question, [t for _, t in sensitive] + routine, settings)
+    special, routine = examples().texts()
+    found = embeddings.nearest(session, question, [t for _, t in special] + routine, settings)
     if found is None:
         return None
     sims, nearest_sample = found
-    best = int(sims[: len(sensitive)].argmax())
-    ordinary = max([float(sims[len(sensitive) :].max()), nearest_sample or -1.0])
+    best = int(sims[: len(special)].argmax())
+    ordinary = max([float(sims[len(special) :].max()), nearest_sample or -1.0])
     if float(sims[best]) - ordinary < margin:
         return None
-    category, example = sensitive[best]
-    return Triage(route="sensitive", category=category, matched=f"close in meaning to: {example}")
+    category, example = special[best]
+    matched = f"close in meaning to: {example}"
+    if category is None:
+        return Triage(route="person", matched=matched)
+    return Triage(route="sensitive", category=category, matched=matched)
 
 
 def triage_question(session: Session, question: str, settings: Settings | None = None) -> Triage:
@@ -81,8 +90,8 @@ def main() -> None:
     from tools.store.db import migrate, session_scope
 
     settings = Settings(embedding_model=MODEL)
-    sensitive, routine = examples().texts()
-    texts = [t for _, t in sensitive] + routine
+    special, routine = examples().texts()
+    texts = [t for _, t in special] + routine
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'examples.db'}"
         migrate(url)
