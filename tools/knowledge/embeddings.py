@@ -750,6 +750,9 @@ def _question_vector(session: Session, question: str, settings: Settings) -> arr
     return vectors[0]
 
 
+_text_rows: dict[tuple[str, str], Any] = {}  # (model, digest of the texts) -> their vectors as rows
+
+
 def nearest(
     session: Session, question: str, texts: list[str], settings: Settings | None = None
 ) -> tuple[Any, float | None] | None:
@@ -763,21 +766,30 @@ def nearest(
     endpoint = endpoint_of(settings)
     if not model or _is_down(endpoint):
         return None
+    key = (model, hashlib.sha256("\0".join(texts).encode()).hexdigest())
     try:
         q = np.asarray(_question_vector(session, question, settings), dtype=np.float32)
-        have = {t: _remembered(model, t, "query") for t in dict.fromkeys(texts)}
-        todo = [t for t, v in have.items() if v is None]
-        for i in range(0, len(todo), BATCH):
-            chunk = todo[i : i + BATCH]
-            for t, v in zip(chunk, _gated_embed(session, settings, chunk, "query"), strict=True):
-                have[t] = _remember(model, t, v, "query")
+        if (rows := _text_rows.get(key)) is None:
+            have = {t: _remembered(model, t, "query") for t in dict.fromkeys(texts)}
+            todo = [t for t, v in have.items() if v is None]
+            for i in range(0, len(todo), BATCH):
+                chunk = todo[i : i + BATCH]
+                for t, v in zip(chunk, _gated_embed(session, settings, chunk, "query"), strict=True):
+                    have[t] = _remember(model, t, v, "query")
+            rows = np.frombuffer(_pack(_joined(have[t] for t in texts)), dtype=np.float32).reshape(
+                len(texts), -1
+            )
+            with _vectors_lock:
+                _text_rows.clear()  # one set of texts (the triage examples) is the common case
+                _text_rows[key] = rows
     except _failures() as e:
         _failed(endpoint, e, "embedding a question")
         return None
-    rows = np.frombuffer(_pack(_joined(have[t] for t in texts)), dtype=np.float32).reshape(len(texts), -1)
-    stored = _with_missing(session, settings, model, set(session.scalars(select(KbSection.id))))
+    stored = _stored(session, model)
+    if session.scalar(select(func.count(KbSection.id))) > len(stored):  # an import not embedded yet
+        stored = _with_missing(session, settings, model, set(session.scalars(select(KbSection.id))))
     m = _matrix(stored, len(q)) if stored else None
-    asked = m.rows[m.kinds == ASKED] if m is not None and m.ids else rows[:0]
+    asked = m.asked if m is not None else rows[:0]
     return rows @ q, (float((asked @ q).max()) if len(asked) else None)
 
 
@@ -793,6 +805,7 @@ class _Matrix(NamedTuple):
     rows: Any  # every section's head, windows and sample questions, one after the other
     starts: Any  # the row of each section's head
     kinds: Any  # each row's kind: HEAD, WINDOW or ASKED
+    asked: Any  # the ASKED rows alone (every section's sample questions)
 
 
 _matrices: dict[int, _Matrix] = {}
@@ -809,12 +822,13 @@ def _matrix(vectors: dict[int, Stored], dim: int) -> _Matrix:
     ids = [sid for sid, s in vectors.items() if s.vector and len(s.vector) % dim == 0]
     counts = [len(vectors[sid].vector) // dim for sid in ids]
     flat = np.frombuffer(b"".join(vectors[sid].vector.tobytes() for sid in ids), dtype=np.float32)
-    starts = np.cumsum([0, *counts[:-1]], dtype=np.int64)
+    starts = np.cumsum([0, *counts[:-1]], dtype=np.int64)[: len(counts)]
     kinds = np.full(sum(counts), WINDOW, dtype=np.int8)
     for sid, start, count in zip(ids, starts, counts, strict=True):
         kinds[start + count - min(vectors[sid].asked, count - 1) : start + count] = ASKED
     kinds[starts] = HEAD
-    built = _Matrix(vectors, ids, flat.reshape(-1, dim), starts, kinds)
+    rows = flat.reshape(-1, dim)
+    built = _Matrix(vectors, ids, rows, starts, kinds, rows[kinds == ASKED])
     with _vectors_lock:
         _matrices.clear()  # one store and model at a time is the common case: keep the latest
         _matrices[id(vectors)] = built
