@@ -126,6 +126,13 @@ def _cases(url: str) -> list[tuple[str, str]]:
         return [(label(c.id), c.asker) for c in s.scalars(select(KbCase).order_by(KbCase.id))]
 
 
+def _triage_why(url: str) -> list[str | None]:
+    from tools.store.models import KbCase
+
+    with session_scope(url) as s:
+        return list(s.scalars(select(KbCase.triage_why).order_by(KbCase.id)))
+
+
 async def test_policy_questions_are_answered_from_the_handbook_with_citations(company) -> None:
     with_handbook(company)
     wang = _who(company, "wang.fang")
@@ -146,6 +153,7 @@ async def test_a_sensitive_message_opens_a_case_and_says_so(company) -> None:
     assert reply.outcome.intent == "policy_question" and case_id and case_id.startswith("KB-")
     assert f"Your question is case {case_id}." in reply.text and "in confidence" in reply.text
     assert _cases(company) == [(case_id, "wang.fang")]
+    assert _triage_why(company) == ["the words «harass»"]  # what HR sees made it a case
     zh = await assistant_service.chat(None, wang, "p2", "我想找HR的人聊聊")
     assert zh.outcome.case_id and f"问题编号 {zh.outcome.case_id}" in zh.text and len(_cases(company)) == 2
 
@@ -226,6 +234,8 @@ async def test_a_sensitive_matter_in_words_no_pattern_knows_opens_a_case_not_a_s
     case_id = reply.outcome.case_id
     assert reply.outcome.intent == "policy_question" and case_id and "in confidence" in reply.text
     assert _cases(company) == [(case_id, "wang.fang")]
+    (why,) = _triage_why(company)
+    assert why.startswith("close in meaning to «") and "perfume" not in why  # an example, not the message
     lost = await assistant_service.chat(None, wang, "p5", "purple monkey dishwasher")
     assert lost.outcome.intent == "unknown" and "I did not understand" in lost.text
     assert len(_cases(company)) == 1

@@ -134,7 +134,7 @@ def test_the_examples_ship_their_vectors_and_a_new_example_is_embedded_with_a_re
     asked = "a colleague keeps leaving notes on my desk telling me I should smile more"
     with session_scope(handbook) as s:
         routed = triage_by_meaning.by_meaning(s, asked, Settings(embedding_model=MODEL))
-    assert routed is not None and routed.category == "harassment" and added in (routed.matched or "")
+    assert routed is not None and routed.category == "harassment" and routed.example == added
     with session_scope(handbook) as s:
         calls = s.scalars(
             select(ModelReceipt.prompt_sha256).where(ModelReceipt.agent == embeddings.AGENT)

@@ -74,6 +74,8 @@ def show(
     )
     console.print("\n[bold]question[/]")
     console.print(c.question, markup=False, highlight=False)
+    if c.triage_why:
+        console.print("\n[bold]handed on for[/] " + c.triage_why, markup=False, highlight=False)
     if c.retrieved:
         console.print("\n[bold]found[/] " + ", ".join(c.retrieved), highlight=False)
     if c.draft:

@@ -574,7 +574,8 @@ def case_page(v: View, c: Case, typed: str = "") -> str:
         f"{_status(v, c)}</p>"
     )
     body = head + section(w["question"], f'<p class="text">{e(c.question)}</p>')
-    body += section(w["why_handed"], f"<p>{e(_reason(v, c))}</p>")
+    why = f"<p>{e(_reason(v, c))}</p>" + (f'<p class="also">{e(c.triage_why)}</p>' if c.triage_why else "")
+    body += section(w["why_handed"], why)
     found = (
         "<ul>" + "".join(f"<li><code>{e(r)}</code></li>" for r in c.retrieved) + "</ul>"
         if c.retrieved

@@ -73,6 +73,10 @@ class PolicyAnswer(BaseModel):
     citations: list[Citation] = []
     handoff: Handoff | None = None
     category: str | None = None  # for a sensitive hand-off: harassment, health, ...
+    # For a hand-off by triage: patterns or meaning, and what decided it (the asker's words matched,
+    # or the example the question was nearest), kept in the case for the person who takes it.
+    triaged_by: Literal["pattern", "meaning"] | None = None
+    triage_why: str | None = None
     coverage: float = 0.0
     confidence: float = 0.0
     unseen: float = 0.0
@@ -100,6 +104,8 @@ def ask_policy(session: Session, question: str, asker: Asker, on: date) -> Polic
             text=_handoff_text(handoff, language),
             handoff=handoff,
             category=routed.category,
+            triaged_by=routed.by,
+            triage_why=routed.why,
         )
     if saved := find_correction(session, question, language, asker):
         return PolicyAnswer(

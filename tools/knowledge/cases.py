@@ -46,6 +46,7 @@ class Case(BaseModel):
     category: str | None
     retrieved: list[str]
     draft: str | None
+    triage_why: str | None = None
     status: Literal["open", "answered"]
     created_at: str
     answered_by: str | None = None
@@ -78,6 +79,7 @@ def _case(row: KbCase) -> Case:
         category=row.category,
         retrieved=list(row.retrieved),
         draft=row.draft,
+        triage_why=row.triage_why,
         status=row.status,  # type: ignore[arg-type]
         created_at=row.created_at.isoformat(timespec="seconds"),
         answered_by=row.answered_by,
@@ -126,6 +128,7 @@ def open_case(session: Session, who: Principal, answer: PolicyAnswer, asker: Ask
         asker_scope=asker.model_dump(),
         retrieved=answer.retrieved,
         draft=answer.draft,
+        triage_why=answer.triage_why,
         status="open",
         created_at=now(),
     )
@@ -142,6 +145,7 @@ def open_case(session: Session, who: Principal, answer: PolicyAnswer, asker: Ask
             details={
                 "reason": row.reason,
                 "category": row.category,
+                "triaged_by": answer.triaged_by,
                 "language": row.language,
                 "retrieved": row.retrieved,
             },

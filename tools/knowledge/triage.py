@@ -22,6 +22,18 @@ class Triage(BaseModel):
     route: Literal["policy", "sensitive", "person"]
     category: str | None = None  # harassment, discrimination, health, disciplinary, speaking_up
     matched: str | None = None  # the words that decided it (kept in the case, not in logs)
+    example: str | None = None  # by meaning: the example the question was nearest (triage_by_meaning)
+
+    @property
+    def by(self) -> Literal["pattern", "meaning"] | None:
+        return None if self.route == "policy" else "meaning" if self.example else "pattern"
+
+    @property
+    def why(self) -> str | None:
+        """What decided it, for the person who takes the case."""
+        if self.example:
+            return f"close in meaning to «{self.example}»"
+        return f"the words «{self.matched}»" if self.matched else None
 
 
 @cache

@@ -69,10 +69,9 @@ def by_meaning(session: Session, question: str, settings: Settings | None = None
     if float(sims[best]) - ordinary < margin:
         return None
     category, example = special[best]
-    matched = f"close in meaning to: {example}"
     if category is None:
-        return Triage(route="person", matched=matched)
-    return Triage(route="sensitive", category=category, matched=matched)
+        return Triage(route="person", example=example)
+    return Triage(route="sensitive", category=category, example=example)
 
 
 def triage_question(session: Session, question: str, settings: Settings | None = None) -> Triage:

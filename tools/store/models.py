@@ -668,6 +668,8 @@ class KbCase(Base):
     asker_scope: Mapped[dict[str, str | None]] = mapped_column(JSON, info=INTERNAL)
     retrieved: Mapped[list[str]] = mapped_column(JSON, info=INTERNAL)  # doc#anchor@version, best first
     draft: Mapped[str | None] = mapped_column(Text, info=INTERNAL)  # the quoted passages it would have given
+    # What made triage hand it on: the asker's words a pattern matched, or the example it was nearest.
+    triage_why: Mapped[str | None] = mapped_column(Text, info=PERSONAL)
     status: Mapped[str] = mapped_column(String(20), default="open", info=INTERNAL)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), info=INTERNAL)
     answered_by: Mapped[str | None] = mapped_column(String(80), info=INTERNAL)
