@@ -198,6 +198,8 @@ def test_demo_brings_everything_up_and_runs_the_slice(stack_env: dict[str, str])
     request_id = out.split("hrops approve ")[1].split()[0]
     assert f"{request_id}: approved by" in out and "completed" in out and "applied: address record" in out
     assert "Where to look" in out and "hrops down" in out
+    # A sensitive matter in words no pattern knows goes to HR ops, and the case says why.
+    assert "in confidence" in out and "handed on for close in meaning to «" in out
     # Again: the stack and the company are reused, another employee gets the next request.
     second = hrops(stack_env, "demo", "--employees", "150").stdout
     assert "already running" in second and "already seeded" in second

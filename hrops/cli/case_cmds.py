@@ -5,6 +5,7 @@ gives the next time the same question is asked."""
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from hrops.cli.common import console, fail, store_url
@@ -75,7 +76,7 @@ def show(
     console.print("\n[bold]question[/]")
     console.print(c.question, markup=False, highlight=False)
     if c.triage_why:
-        console.print("\n[bold]handed on for[/] " + c.triage_why, markup=False, highlight=False)
+        console.print("\n[bold]handed on for[/] " + escape(c.triage_why), highlight=False)
     if c.retrieved:
         console.print("\n[bold]found[/] " + ", ".join(c.retrieved), highlight=False)
     if c.draft:

@@ -1,6 +1,7 @@
 """The demo's policy questions: employees ask the HR policy assistant in English and Chinese and get
 quoted, cited answers from the handbook that applies to them; a question no policy answers goes to
-HR ops as a case, HR answers and saves it as a correction, and the next asker gets HR's answer."""
+HR ops as a case, HR answers and saves it as a correction, and the next asker gets HR's answer; a
+sensitive matter told in other words goes to HR ops in confidence, the case saying why."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ QUESTIONS = (
     ("Beijing", "公积金缴费比例是多少?"),  # Beijing's rate, not Shanghai's
 )
 NO_POLICY = "Can I bring my dog to the office?"
+# No pattern of triage.yaml matches it; with the default embedding model its meaning does.
+UNNAMED = "my lead stands right behind my chair every day and comments on my perfume, I dread coming in"
 HR_ANSWER = (
     "Dogs are welcome in the London and Singapore offices on Fridays if your team agrees; "
     "the China and New York offices do not allow pets. Register your dog with facilities first."
@@ -96,4 +99,26 @@ def ask_policy_questions(cfg, ops_user: str, n: int) -> int:  # noqa: ANN001 - S
     )
     again = knowledge_service.ask(principal(second), NO_POLICY)
     console.print(again.text, markup=False, highlight=False)
+    return _unnamed(ops_user, first, n + 1)
+
+
+def _unnamed(ops_user: str, user: str, n: int) -> int:
+    """A sensitive matter told without the words any pattern knows: triage by meaning hands it on,
+    and the case says why."""
+    from hrops import knowledge_service
+    from hrops.cli import case_cmds
+    from hrops.request_service import principal
+
+    _step(
+        f"{n}. {user} tells of something sensitive without naming it: it goes to HR ops in confidence",
+        f'hrops kb ask "{UNNAMED}" --as {user}',
+    )
+    told = knowledge_service.ask(principal(user), UNNAMED)
+    console.print(told.text, markup=False, highlight=False)
+    if told.case_id is None:  # no embedding model: the patterns alone decide
+        return n + 1
+    console.print(f"case {told.case_id}", highlight=False)
+    n += 1
+    _step(f"{n}. {ops_user} sees why it was handed on", f"hrops cases show {told.case_id} --as {ops_user}")
+    case_cmds.show(told.case_id, False, ops_user)
     return n + 1
