@@ -87,6 +87,7 @@ NOT_MATCHED: dict[str, str] = {
         "free text: the names, numbers and patterns in it are what is matched",
     ),
     "kb_cases.answer": "HR's free text to one asker, never sent to a model",
+    "kb_cases.triage_why": "a few of the asker's own words (or a product example), never sent to a model",
     **dict.fromkeys(
         ("model_receipts.sent_text", "review_items.prompt", "review_items.output", "review_items.correction"),
         "a copy of what a model received or wrote: its values come from the columns matched here",
