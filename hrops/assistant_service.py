@@ -25,8 +25,11 @@ from agents.assistant.graph import Deps, Reply, build_graph, respond
 from agents.assistant.intake import RequestKind
 from agents.assistant.ports import PolicyReply, Refusal, Started
 from hrops.channels.assistant_port import ChatIn, ChatOut, Responder
+from hrops.logging import get_logger
 from hrops.settings import Settings, get_settings
 from tools.store.identity import Principal
+
+log = get_logger(__name__)
 
 
 class ChatOrigin(BaseModel):
@@ -257,4 +260,8 @@ class ProductServices:
             with session_scope(self.settings.db_url) as s:
                 return by_meaning(s, message, self.settings) is not None
 
-        return await asyncio.to_thread(check)
+        try:
+            return await asyncio.to_thread(check)
+        except Exception as e:  # noqa: BLE001 - the message is still read; the patterns still apply
+            log.warning("triage by meaning failed", error=type(e).__name__)
+            return False

@@ -82,14 +82,15 @@ def ask(
     language = question_language(question)
     with session_scope(settings.db_url) as session:
         asker = asker_for(session, who, day)
+        # Triage (by meaning too: it may embed) in a read session: no write lock held while it runs.
+        for_policy = (
+            asks_for_a_figure(question) and triage_question(session, question, settings).route == "policy"
+        )
     # The asker's own figures first (remaining leave, social insurance base, next pay day), read
     # from their record only and audited; a sensitive question goes to a person before that.
-    if asks_for_a_figure(question):
+    if for_policy:
         with session_scope(settings.db_url, write=True) as session:
-            if (
-                triage_question(session, question, settings).route == "policy"
-                and (mine := personal_answer(session, who, question, language, day)) is not None
-            ):
+            if (mine := personal_answer(session, who, question, language, day)) is not None:
                 cited = cite_sections(session, mine.cites, asker, day, language, question)
                 rules = "\n".join(
                     ("依据 " if language == "zh" else "Policy: ") + source_line(c, language) for c in cited

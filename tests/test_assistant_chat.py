@@ -239,3 +239,22 @@ async def test_a_sensitive_matter_in_words_no_pattern_knows_opens_a_case_not_a_s
     lost = await assistant_service.chat(None, wang, "p5", "purple monkey dishwasher")
     assert lost.outcome.intent == "unknown" and "I did not understand" in lost.text
     assert len(_cases(company)) == 1
+
+
+async def test_with_a_model_a_sensitive_matter_in_other_words_is_never_sent_to_it(
+    company, monkeypatch
+) -> None:  # noqa: ANN001
+    """Triage by meaning runs before the model reader: the matter goes to HR ops from here."""
+    from hrops.settings import Settings, reset_settings
+    from tests.fake_openai import fake_openai
+    from tests.test_intake import _use_model
+
+    monkeypatch.setenv("HROPS_EMBEDDING_MODEL", Settings.model_fields["embedding_model"].default)
+    reset_settings()
+    with_handbook(company)
+    told = "my lead stands right behind my chair every day and comments on my perfume, I dread coming in"
+    with fake_openai({"language": "en", "intent": "unknown"}) as (base_url, seen):
+        _use_model(monkeypatch, base_url)
+        reply = await assistant_service.chat(None, _who(company, "wang.fang"), "p6", told)
+    assert reply.outcome.case_id and "in confidence" in reply.text
+    assert seen == []  # nothing of it reached the model

@@ -32,6 +32,7 @@ SENSITIVE = [
     ("被裁员的话经济补偿是n+1吗", "disciplinary"),
     ("我们组长让客户开假发票报销，我想说出来又怕被穿小鞋", "speaking_up"),
     ("我说了怀孕以后，周会都不叫我参加了", "discrimination"),
+    ("a coworker keeps touching my shoulder and sending me messages at night, what can I do?", "harassment"),
 ]
 
 ORDINARY = [
@@ -56,6 +57,12 @@ ORDINARY = [
     "国庆放假票很难买，能多请两天年假吗",
     "is the real person check on the payroll form something I need to sign?",
     "我约了体检，能请半天假吗",
+    "纽约HR的工作时间是几点?",
+    "在纽约,人事部门周五放假吗",
+    "合约到期后HR会通知我续签吗?",
+    "大约多少天HR会批年假?",
+    "当面说辞职需要提前几天",
+    "can I touch my annual leave before it is accrued?",
 ]
 
 PERSON = [

@@ -170,18 +170,24 @@ def _aside(whole: Intake, state: State) -> State | None:
     return {"intake": whole.model_dump(mode="json")}
 
 
-async def _read(message: str) -> tuple[Intake, list[str]]:
+async def _read(message: str, deps: Deps) -> tuple[Intake, list[str]]:
     """The offline reader's reading; with a model configured, the model's (through the gate), held
     to what the message says, with where the two differ."""
     settings = get_settings()
     if settings.model == OFFLINE:
         return read(message, today()), []
+    offline = read(message, today())
+    if offline.intent in (Intent.UNKNOWN, Intent.POLICY_QUESTION) and await deps.services.needs_a_person(
+        message
+    ):
+        # A person's matter told in words no pattern knows stays in-house: it is not read by the model.
+        return offline, []
     reading = await read_message(message, today(), settings)
     return reading.intake, reading.differences
 
 
 async def _fresh(state: State, config: RunnableConfig) -> State:
-    intake, differences = await _read(state["message"])
+    intake, differences = await _read(state["message"], _deps(config))
     pending = None
     if intake.intent is Intent.REQUEST and intake.kind:
         pending = {

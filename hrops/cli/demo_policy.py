@@ -115,7 +115,9 @@ def _unnamed(ops_user: str, user: str, n: int) -> int:
     )
     told = knowledge_service.ask(principal(user), UNNAMED)
     console.print(told.text, markup=False, highlight=False)
-    if told.case_id is None:  # no embedding model: the patterns alone decide
+    if told.handoff != "sensitive" or told.case_id is None:
+        # Without an embedding model the patterns alone decide, and no pattern knows these words.
+        console.print("(no embedding model is set: triage by meaning did not run)", highlight=False)
         return n + 1
     console.print(f"case {told.case_id}", highlight=False)
     n += 1

@@ -754,11 +754,17 @@ _text_rows: dict[tuple[str, str], Any] = {}  # (model, digest of the texts) -> t
 
 
 def nearest(
-    session: Session, question: str, texts: list[str], settings: Settings | None = None
+    session: Session,
+    question: str,
+    texts: list[str],
+    settings: Settings | None = None,
+    *,
+    counts: Callable[[str], bool] | None = None,
 ) -> tuple[Any, float | None] | None:
     """The question's cosine similarity to each of `texts` (embedded as questions are: remembered or
     shipped vectors reused, the rest embedded in audited calls), and to the closest sample question
-    of any section in the store (None without any). None without a model, or when it fails."""
+    of any section in the store (None without any), of those `counts` says count. None without a
+    model, or when it fails."""
     import numpy as np
 
     settings = settings or get_settings()
@@ -790,7 +796,37 @@ def nearest(
         stored = _with_missing(session, settings, model, set(session.scalars(select(KbSection.id))))
     m = _matrix(stored, len(q)) if stored else None
     asked = m.asked if m is not None else rows[:0]
+    if counts is not None and m is not None and len(asked):
+        asked = asked[_counted(session, m, counts)]
     return rows @ q, (float((asked @ q).max()) if len(asked) else None)
+
+
+_counts: dict[tuple[int, int], tuple[Any, Any]] = {}
+
+
+def _counted(session: Session, m: _Matrix, counts: Callable[[str], bool]) -> Any:
+    """Which of the matrix's sample-question rows `counts` keeps, by their texts (a section's
+    questions are its last rows, in order); worked out once per matrix."""
+    import numpy as np
+
+    with _vectors_lock:
+        hit = _counts.get((id(m), id(counts)))
+    if hit is not None and hit[0] is m:
+        return hit[1]
+    questions = {sid: qs for sid, qs in session.execute(select(KbSection.id, KbSection.questions))}
+    dim = m.rows.shape[1]
+    keep: list[bool] = []
+    for sid in m.ids:
+        stored = m.vectors[sid]
+        n = min(stored.asked, len(stored.vector) // dim - 1)
+        texts = list(questions.get(sid) or [])
+        # Texts that no longer match the rows (edited since they were embedded) all count.
+        keep += [counts(t) for t in texts[-n:]] if n and len(texts) == n else [True] * n
+    mask = np.array(keep, dtype=bool)
+    with _vectors_lock:
+        _counts.clear()
+        _counts[(id(m), id(counts))] = (m, mask)
+    return mask
 
 
 # --- ranking --------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ naming it ("my lead keeps commenting on what I wear", "说了怀孕之后开会�
 human in words of their own, and no list of words catches every telling. A question nearer in
 meaning to one of the sensitive or asking-for-a-person examples in triage_examples.yaml than to
 any routine example and any sample question of the knowledge base (its sections' "Questions:"
-lines) goes to a person, for that example's category.
+lines, except those the patterns would hand to a person: a section on raising a concern asks "a
+coworker keeps harassing me, what can I do?") goes to a person, for that example's category.
 
 Done with the embedding model the policy search uses, when its calibration says by how much
 (`Calibration.sensitive`); without one, the patterns alone decide. The examples' vectors for the
@@ -52,6 +53,10 @@ def examples() -> Examples:
     return Examples.model_validate(yaml.safe_load(EXAMPLES.read_text(encoding="utf-8")))
 
 
+def _routine(question: str) -> bool:
+    return triage(question).route == "policy"
+
+
 def by_meaning(session: Session, question: str, settings: Settings | None = None) -> Triage | None:
     """A hand-off when the question is nearer a sensitive example (or one asking for a person) than
     anything routine, by at least the model's margin; None otherwise, and without a calibrated model."""
@@ -60,7 +65,9 @@ def by_meaning(session: Session, question: str, settings: Settings | None = None
     if margin is None:
         return None
     special, routine = examples().texts()
-    found = embeddings.nearest(session, question, [t for _, t in special] + routine, settings)
+    found = embeddings.nearest(
+        session, question, [t for _, t in special] + routine, settings, counts=_routine
+    )
     if found is None:
         return None
     sims, nearest_sample = found
