@@ -13,6 +13,7 @@ each way hands to a person.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -39,8 +40,6 @@ WAYS = {"patterns only (baseline)": lambda _session, question: triage(question),
 
 
 def main(rounds: int) -> None:
-    import os
-
     os.environ["HROPS_EMBEDDING_MODEL"] = Settings.model_fields["embedding_model"].default
     reset_settings()
     cases = [c for path in policy_eval.SETS.values() for c in policy_eval.cases(path)]

@@ -82,13 +82,11 @@ def ask(
     language = question_language(question)
     with session_scope(settings.db_url) as session:
         asker = asker_for(session, who, day)
-        # Triage (by meaning too: it may embed) in a read session: no write lock held while it runs.
-        for_policy = (
-            asks_for_a_figure(question) and triage_question(session, question, settings).route == "policy"
-        )
+        # Once, in a read session (by meaning it may embed: no write lock held while it runs).
+        routed = triage_question(session, question, settings)
     # The asker's own figures first (remaining leave, social insurance base, next pay day), read
     # from their record only and audited; a sensitive question goes to a person before that.
-    if for_policy:
+    if routed.route == "policy" and asks_for_a_figure(question):
         with session_scope(settings.db_url, write=True) as session:
             if (mine := personal_answer(session, who, question, language, day)) is not None:
                 cited = cite_sections(session, mine.cites, asker, day, language, question)
@@ -109,7 +107,7 @@ def ask(
     # Read, then the model (it writes its own receipt; no write lock held over a network call),
     # then the writes: the case and the audit entry.
     with session_scope(settings.db_url) as session:
-        answer = ask_policy(session, question, asker, day)
+        answer = ask_policy(session, question, asker, day, routed=routed)
         passages = policy_answer.passages_for_model(session, answer, asker, settings)
     if passages:  # a model is configured and there is something to ground an answer in
         answer = asyncio.run(policy_answer.ground(answer, passages, settings))

@@ -258,3 +258,16 @@ async def test_with_a_model_a_sensitive_matter_in_other_words_is_never_sent_to_i
         reply = await assistant_service.chat(None, _who(company, "wang.fang"), "p6", told)
     assert reply.outcome.case_id and "in confidence" in reply.text
     assert seen == []  # nothing of it reached the model
+
+
+async def test_a_failing_meaning_check_leaves_the_message_to_the_reader(company, monkeypatch) -> None:  # noqa: ANN001
+    from sqlalchemy.exc import OperationalError
+
+    from tools.knowledge import triage_by_meaning
+
+    def broken(*_: object, **__: object) -> None:
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(triage_by_meaning, "by_meaning", broken)
+    reply = await assistant_service.chat(None, _who(company, "wang.fang"), "p7", "purple monkey dishwasher")
+    assert reply.outcome.intent == "unknown" and "I did not understand" in reply.text

@@ -147,8 +147,10 @@ def test_cases_list_show_and_answer(handbook: str, call) -> None:
     listed = call("GET", "/api/cases", "amy.hughes").json()
     assert [c["case_id"] for c in listed] == ["KB-1", sensitive, li["case_id"]]
     assert listed[1]["question"] == "" and listed[1]["reason"] == "sensitive"
+    assert listed[1]["triage_why"] is None  # what triage matched is the asker's words too
     shown = call("GET", f"/api/cases/{sensitive}", "amy.hughes").json()
     assert shown["question"] == "I am being bullied by my team lead"
+    assert shown["triage_why"].startswith("the words «bull")
 
     # An employee sees only their own cases, and another's case is the same 404 as none.
     assert [c["case_id"] for c in call("GET", "/api/cases", "li.wei").json()] == [li["case_id"]]

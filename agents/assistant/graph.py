@@ -172,17 +172,18 @@ def _aside(whole: Intake, state: State) -> State | None:
 
 async def _read(message: str, deps: Deps) -> tuple[Intake, list[str]]:
     """The offline reader's reading; with a model configured, the model's (through the gate), held
-    to what the message says, with where the two differ."""
+    to what the message says, with where the two differ. A message the offline reader cannot place,
+    or takes for a policy question, that tells a sensitive matter or asks for a person in words no
+    pattern knows (triage by meaning) is a policy question for HR ops, never "not understood", and
+    is not read by a model."""
     settings = get_settings()
-    if settings.model == OFFLINE:
-        return read(message, today()), []
     offline = read(message, today())
-    if offline.intent in (Intent.UNKNOWN, Intent.POLICY_QUESTION) and await deps.services.needs_a_person(
-        message
-    ):
-        # A person's matter told in words no pattern knows stays in-house: it is not read by the model.
+    checked = (Intent.UNKNOWN,) if settings.model == OFFLINE else (Intent.UNKNOWN, Intent.POLICY_QUESTION)
+    if offline.intent in checked and await deps.services.needs_a_person(message):
+        return offline.model_copy(update={"intent": Intent.POLICY_QUESTION, "question": message.strip()}), []
+    if settings.model == OFFLINE:
         return offline, []
-    reading = await read_message(message, today(), settings)
+    reading = await read_message(message, today(), settings, offline=offline)
     return reading.intake, reading.differences
 
 
@@ -343,14 +344,6 @@ async def decide(state: State, config: RunnableConfig) -> State:
     return _reply(text, Outcome(intent="decision", decided=d["request_id"]), pending=None)
 
 
-async def _policy(deps: Deps, question: str, lang: str) -> tuple[str, Outcome]:
-    got = await deps.services.policy(question)
-    text = got.text
-    if got.case_id:  # handed to HR ops: the case to follow, answered here or in the console
-        text += "\n" + _say(lang, f"Your question is case {got.case_id}.", f"问题编号 {got.case_id}。")
-    return text, Outcome(intent="policy_question", case_id=got.case_id)
-
-
 async def answer(state: State, config: RunnableConfig) -> State:
     """Data and policy questions, status, help, refusals and what was not understood."""
     deps = _deps(config)
@@ -360,7 +353,11 @@ async def answer(state: State, config: RunnableConfig) -> State:
         text, refused = await deps.services.ask(intake.question or state["message"])
         return _reply(text, Outcome(intent="data_question", refused=text if refused else None), pending=None)
     if intake.intent is Intent.POLICY_QUESTION:
-        text, outcome = await _policy(deps, intake.question or state["message"], lang)
+        got = await deps.services.policy(intake.question or state["message"])
+        text = got.text
+        if got.case_id:  # handed to HR ops: the case to follow, answered here or in the console
+            text += "\n" + _say(lang, f"Your question is case {got.case_id}.", f"问题编号 {got.case_id}。")
+        outcome = Outcome(intent="policy_question", case_id=got.case_id)
         if pending := state.get("pending"):  # asked in the middle of a request: back to it
             outcome.kind, outcome.asked = pending.get("kind"), state.get("asked")
             outcome.awaiting_confirmation = bool(state.get("confirm"))
@@ -384,11 +381,6 @@ async def answer(state: State, config: RunnableConfig) -> State:
     if intake.intent is Intent.REFUSE:
         text = _say(lang, "I won't do that: ", "无法执行:") + (intake.refusal or "")
         return _reply(text, Outcome(intent="refuse", refused=intake.refusal), pending=None)
-    if intake.intent is Intent.UNKNOWN and await deps.services.needs_a_person(state["message"]):
-        # A sensitive matter, or asking for a person, in words no pattern knows: to HR ops, never
-        # "not understood".
-        text, outcome = await _policy(deps, state["message"], lang)
-        return _reply(text, outcome, pending=None)
     near = "; ".join(f'"{n}"' for n in intake.nearest)
     text = (
         _say(lang, "I did not understand that", "我没有理解这条消息")

@@ -167,10 +167,15 @@ def differences(a: Intake, b: Intake) -> list[str]:
 
 
 async def read_message(
-    message: str, today: date, settings: Settings, known: KnownWords | None = None
+    message: str,
+    today: date,
+    settings: Settings,
+    known: KnownWords | None = None,
+    offline: Intake | None = None,
 ) -> Reading:
-    """Read a chat message with the configured model, the offline parser beside it."""
-    offline = read(message, today, known)
+    """Read a chat message with the configured model, the offline parser beside it (`offline`: its
+    reading, when the caller has it already)."""
+    offline = offline or read(message, today, known)
     if offline.intent is Intent.REFUSE:
         return Reading(intake=offline, offline=offline, by="offline")
     if offline.intent is Intent.POLICY_QUESTION and triage(message).route != "policy":

@@ -55,7 +55,6 @@ class Services(Protocol):
         ...
 
     async def needs_a_person(self, message: str) -> bool:
-        """Whether a message the reader did not understand tells a sensitive matter, or asks for a
-        human, in words no pattern knows (triage by meaning): it then goes to HR ops as a policy
-        question would."""
+        """Whether a message tells a sensitive matter, or asks for a human, in words no pattern
+        knows (triage by meaning): it then goes to HR ops as a policy question, not to a model."""
         ...

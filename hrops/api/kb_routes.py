@@ -194,10 +194,7 @@ def list_cases(who: Caller, status: CaseStatus = "open") -> list[Case]:
     """Handed-off policy questions, oldest first: HR ops and admins see all, anyone else their own.
     A sensitive matter's question is left out of the list (GET the case for it), as in the CLI."""
     found = knowledge_service.open_cases(who, None if status == "all" else status)
-    return [
-        c.model_copy(update={"question": "", "triage_why": None}) if c.reason == "sensitive" else c
-        for c in found
-    ]
+    return [c.listed() for c in found]
 
 
 @router.get("/api/cases/{case_id}")

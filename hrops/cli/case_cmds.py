@@ -36,14 +36,7 @@ def list_cmd(
     store_url()
     found = knowledge_service.open_cases(_who(as_user), None if status == "all" else status)
     if as_json:
-        # As on the API: a sensitive matter's words are read on the case itself (`cases show`).
-        hidden = {"question": "", "triage_why": None}
-        console.print_json(
-            data=[
-                (c.model_copy(update=hidden) if c.reason == "sensitive" else c).model_dump(mode="json")
-                for c in found
-            ]
-        )
+        console.print_json(data=[c.listed().model_dump(mode="json") for c in found])
         return
     if not found:
         console.print(f"no {'' if status == 'all' else status + ' '}cases")

@@ -19,6 +19,7 @@ from tools.knowledge.library import detect_language
 from tools.knowledge.models import Language
 from tools.knowledge.search import Asker, Passage, SearchResult, search
 from tools.knowledge.segment import words
+from tools.knowledge.triage import Triage
 from tools.knowledge.triage_by_meaning import triage_question
 
 # Below these the best passage does not support an answer (tuned on tests/eval/policy_questions.yaml,
@@ -92,10 +93,13 @@ def question_language(question: str) -> Language:
     return detect_language([question])
 
 
-def ask_policy(session: Session, question: str, asker: Asker, on: date) -> PolicyAnswer:
+def ask_policy(
+    session: Session, question: str, asker: Asker, on: date, *, routed: Triage | None = None
+) -> PolicyAnswer:
+    """The answer to a policy question; `routed`: its triage, when the caller did it already."""
     language = question_language(question)
     asked = {"question": question, "language": language, "asked_on": on}
-    routed = triage_question(session, question)
+    routed = routed or triage_question(session, question)
     if routed.route != "policy":
         handoff: Handoff = "sensitive" if routed.route == "sensitive" else "person"
         return PolicyAnswer(

@@ -54,6 +54,15 @@ class Case(BaseModel):
     answer: str | None = None
     correction_id: int | None = None
 
+    def listed(self) -> Case:
+        """As a list shows it: a sensitive matter's words (its question, what triage matched) are
+        read on the case itself, not in a list on a shared screen."""
+        return (
+            self.model_copy(update={"question": "", "triage_why": None})
+            if self.reason == "sensitive"
+            else self
+        )
+
 
 def label(number: int) -> str:
     return f"{PREFIX}{number}"

@@ -525,6 +525,20 @@ def pack_texts(session: Session, model: str) -> list[tuple[str, str]]:
     return out
 
 
+def vectors_for(
+    session: Session, settings: Settings, texts: list[str], kind: str
+) -> tuple[dict[str, array], bool]:
+    """Each text's vector as `kind` ("document" or "query"): remembered or shipped ones reused, the
+    rest embedded in one audited call (and remembered). Returns them and whether a call was made.
+    Raises what `_failures()` lists."""
+    model = settings.embedding_model or ""
+    known = {t: v for t in texts if (v := _remembered(model, t, kind)) is not None}
+    asking = list(dict.fromkeys(t for t in texts if t not in known))
+    for t, v in zip(asking, _gated_embed(session, settings, asking, kind) if asking else [], strict=True):
+        known[t] = _remember(model, t, v, kind)
+    return known, bool(asking)
+
+
 def _remember(model: str, text: str, v: array, input_type: str = "document") -> array:
     with _vectors_lock:
         _by_text[_memo_key(model, text, input_type)] = v
@@ -593,6 +607,11 @@ class Stored(NamedTuple):
     asked: int = 0
 
 
+def _asked_rows(s: Stored, dim: int) -> int:
+    """How many of the section's rows are sample questions (its head is never one)."""
+    return min(s.asked, len(s.vector) // dim - 1)
+
+
 def embed_sections(
     session: Session,
     settings: Settings | None = None,
@@ -625,12 +644,8 @@ def embed_sections(
                 ("document", [t for i in ids for t in texts[i].parts]),
                 ("query", [t for i in ids for t in texts[i].asked]),
             ):
-                known[kind] = {t: v for t in wanted if (v := _remembered(model, t, kind)) is not None}
-                asking = list(dict.fromkeys(t for t in wanted if t not in known[kind]))
-                got = _gated_embed(session, settings, asking, kind) if asking else []
-                outcome.calls += bool(asking)
-                for t, v in zip(asking, got, strict=True):
-                    known[kind][t] = _remember(model, t, v, kind)
+                known[kind], called = vectors_for(session, settings, wanted, kind)
+                outcome.calls += called
         except _failures() as e:
             _failed(endpoint, e, "embedding policy sections")
             outcome.error = type(e).__name__
@@ -776,12 +791,7 @@ def nearest(
     try:
         q = np.asarray(_question_vector(session, question, settings), dtype=np.float32)
         if (rows := _text_rows.get(key)) is None:
-            have = {t: _remembered(model, t, "query") for t in dict.fromkeys(texts)}
-            todo = [t for t, v in have.items() if v is None]
-            for i in range(0, len(todo), BATCH):
-                chunk = todo[i : i + BATCH]
-                for t, v in zip(chunk, _gated_embed(session, settings, chunk, "query"), strict=True):
-                    have[t] = _remember(model, t, v, "query")
+            have, _ = vectors_for(session, settings, texts, "query")
             rows = np.frombuffer(_pack(_joined(have[t] for t in texts)), dtype=np.float32).reshape(
                 len(texts), -1
             )
@@ -817,8 +827,7 @@ def _counted(session: Session, m: _Matrix, counts: Callable[[str], bool]) -> Any
     dim = m.rows.shape[1]
     keep: list[bool] = []
     for sid in m.ids:
-        stored = m.vectors[sid]
-        n = min(stored.asked, len(stored.vector) // dim - 1)
+        n = _asked_rows(m.vectors[sid], dim)
         texts = list(questions.get(sid) or [])
         # Texts that no longer match the rows (edited since they were embedded) all count.
         keep += [counts(t) for t in texts[-n:]] if n and len(texts) == n else [True] * n
@@ -861,7 +870,7 @@ def _matrix(vectors: dict[int, Stored], dim: int) -> _Matrix:
     starts = np.cumsum([0, *counts[:-1]], dtype=np.int64)[: len(counts)]
     kinds = np.full(sum(counts), WINDOW, dtype=np.int8)
     for sid, start, count in zip(ids, starts, counts, strict=True):
-        kinds[start + count - min(vectors[sid].asked, count - 1) : start + count] = ASKED
+        kinds[start + count - _asked_rows(vectors[sid], dim) : start + count] = ASKED
     kinds[starts] = HEAD
     rows = flat.reshape(-1, dim)
     built = _Matrix(vectors, ids, rows, starts, kinds, rows[kinds == ASKED])

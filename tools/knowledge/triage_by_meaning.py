@@ -102,7 +102,7 @@ def main() -> None:
         url = f"sqlite:///{Path(tmp) / 'examples.db'}"
         migrate(url)
         with session_scope(url, write=True) as s:
-            embeddings.nearest(s, "warm-up", texts, settings)
+            embeddings.vectors_for(s, settings, texts, "query")
     n = embeddings.write_pack(PACK, MODEL, [("query", t) for t in texts])
     print(f"{PACK}: {n} vectors, {PACK.stat().st_size / 1e6:.2f} MB")
 
