@@ -34,6 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "eval"))
 
 import policy_eval  # noqa: E402
 
+from tools.knowledge import triage_by_meaning  # noqa: E402
+from tools.store.db import session_scope  # noqa: E402
+
 FIRST_FLOOR = {
     "tuning": 0.90,
     "development": 0.89,
@@ -54,7 +57,8 @@ def _default_embeddings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def handbook_store(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return policy_eval.handbook_store(tmp_path_factory.mktemp("handbook"))
+    default = Settings(embedding_model=Settings.model_fields["embedding_model"].default)
+    return policy_eval.handbook_store(tmp_path_factory.mktemp("handbook"), default)
 
 
 @pytest.mark.parametrize("name", list(FIRST_FLOOR))
@@ -75,3 +79,22 @@ def test_policy_evaluation(name: str, handbook_store: str, record_property: pyte
 
     first = sum(r.first for r in results) / len(results)
     assert first >= FIRST_FLOOR[name], report
+
+
+def test_by_meaning_alone_finds_most_sensitive_questions_of_the_evaluation_and_few_others(
+    handbook_store: str,
+) -> None:
+    """Over every evaluation set, with the patterns left out: the examples were written without sight
+    of these questions, so this measures how much the meaning adds where the patterns miss. (Here,
+    after the sets were asked, the questions' vectors are remembered.)"""
+    cases = [c for path in policy_eval.SETS.values() for c in policy_eval.cases(path)]
+    with session_scope(handbook_store) as s:
+        found = [(c.expect, triage_by_meaning.by_meaning(s, c.q)) for c in cases]
+    sensitive = [t for expect, t in found if expect == "handoff:sensitive"]
+    others = [t for expect, t in found if expect not in ("handoff:sensitive", "handoff:person")]
+    caught = sum(t is not None and t.route == "sensitive" for t in sensitive) / len(sensitive)
+    wrongly = sum(t is not None for t in others) / len(others)
+    print(
+        f"by meaning alone: {caught:.0%} of {len(sensitive)} sensitive, {wrongly:.1%} of {len(others)} others"
+    )
+    assert caught >= 0.75 and wrongly <= 0.01

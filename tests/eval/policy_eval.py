@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from hrops.settings import Settings, get_settings  # noqa: E402
 from tools.knowledge.answer import PolicyAnswer, ask_policy  # noqa: E402
 from tools.knowledge.search import Asker  # noqa: E402
 
@@ -108,15 +109,22 @@ def run(url: str, path: Path = CASES) -> list[Result]:
     return out
 
 
-def handbook_store(workdir: Path) -> str:
-    """A store holding only the demo handbook."""
+def handbook_store(workdir: Path, settings: Settings | None = None) -> str:
+    """A store holding only the demo handbook, embedded as an import leaves it when `settings` (by
+    default the environment's) name an embedding model: the questions then find the index users have,
+    not one built while they are asked."""
     from tools.demo_company.handbook import seed_handbook
+    from tools.knowledge import embeddings
     from tools.store.db import migrate, session_scope
 
     url = f"sqlite:///{workdir / 'kb.db'}"
     migrate(url)
     with session_scope(url, write=True) as s:
         seed_handbook(s)
+    settings = settings or get_settings()
+    if settings.embedding_model:
+        with session_scope(url) as s:
+            embeddings.embed_sections(s, settings)
     return url
 
 

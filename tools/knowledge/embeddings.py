@@ -152,7 +152,9 @@ BATCH = 64  # sections per embeddings call
 LAZY_LIMIT = 256
 TIMEOUT_S = 30.0
 RETRY_AFTER_S = 60.0  # after a failure, questions skip the endpoint this long instead of each waiting on it
-QUESTION_CACHE = 256  # a question's vector is reused (the answer path searches twice per question)
+# A question's vector is reused: triage and the search both need it, and the answer path searches
+# twice. 1,024 vectors of e5 are 1.5 MB.
+QUESTION_CACHE = 1024
 # Run in this process, nothing leaves: pydantic-ai's sentence-transformers, and our own `local:`
 # models (tools/knowledge/local_embedding.py).
 LOCAL_PROVIDERS = ("sentence-transformers", "local")
