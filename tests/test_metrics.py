@@ -46,6 +46,17 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
+def _rpa_pollers(text: str) -> float:
+    return value(
+        _parse(text),
+        "temporal_num_pollers",
+        namespace="default",
+        poller_type="activity_task",
+        service_name="temporal-core-sdk",
+        task_queue="hrops-rpa",
+    )
+
+
 def label_values(text: str) -> set[str]:
     return {v for f in text_string_to_metric_families(text) for s in f.samples for v in s.labels.values()}
 
@@ -278,21 +289,11 @@ async def test_a_worker_with_a_metrics_port_serves_temporal_sdk_metrics(
                     text = (await client.get(url)).text
                 except httpx.HTTPError:
                     text = ""
-                if 'task_queue="hrops-rpa"' in text:
+                # The queue's series appear before its pollers start: wait for a poller.
+                if 'task_queue="hrops-rpa"' in text and _rpa_pollers(text) > 0:
                     break
                 await asyncio.sleep(0.2)
-        samples = _parse(text)
-        assert (
-            value(
-                samples,
-                "temporal_num_pollers",
-                namespace="default",
-                poller_type="activity_task",
-                service_name="temporal-core-sdk",
-                task_queue="hrops-rpa",
-            )
-            > 0
-        ), text[:2000]
+        assert _rpa_pollers(text) > 0, text[:2000]
         assert f"worker metrics: {url}" in (tmp_path / "worker.log").read_text()
     finally:
         proc.send_signal(signal.SIGTERM)
