@@ -7,15 +7,11 @@ that says what is wrong and how to fix it. The section and anchor rules are in `
 from __future__ import annotations
 
 import codecs
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 
 from tools.knowledge.models import KnowledgeImportError, ReadResult
-from tools.knowledge.read_docx import read_docx
-from tools.knowledge.read_html import read_html
-from tools.knowledge.read_markdown import read_markdown
-from tools.knowledge.read_pdf import read_pdf
-from tools.knowledge.read_xlsx import read_xlsx
 
 # What to do with a format we do not read, where there is something better to say than the list.
 _CONVERT = {
@@ -70,12 +66,19 @@ def read_file(path: Path) -> ReadResult:
     return result
 
 
+def _reader(kind: str) -> Callable[..., ReadResult]:
+    """`tools.knowledge.read_<kind>.read_<kind>`, imported when a file of that kind is read: the
+    format libraries (pypdf, openpyxl, python-docx, BeautifulSoup) take about half a second to load,
+    which every worker, API and CLI process that only searches would otherwise pay."""
+    return getattr(importlib.import_module(f"tools.knowledge.read_{kind}"), f"read_{kind}")
+
+
 def _markdown(name: str, data: bytes) -> ReadResult:
-    return read_markdown(name, _text(name, data))
+    return _reader("markdown")(name, _text(name, data))
 
 
 def _html(name: str, data: bytes) -> ReadResult:
-    return read_html(name, _not_binary(name, data, "HTML"))
+    return _reader("html")(name, _not_binary(name, data, "HTML"))
 
 
 # The binary formats' libraries open the file themselves (zip members, PDF cross-references).
@@ -84,9 +87,9 @@ _READERS: dict[str, Callable[[str, bytes], ReadResult]] = {
     ".markdown": _markdown,
     ".html": _html,
     ".htm": _html,
-    ".pdf": lambda name, _data: read_pdf(name),
-    ".docx": lambda name, _data: read_docx(name),
-    ".xlsx": lambda name, _data: read_xlsx(name),
+    ".pdf": lambda name, _data: _reader("pdf")(name),
+    ".docx": lambda name, _data: _reader("docx")(name),
+    ".xlsx": lambda name, _data: _reader("xlsx")(name),
 }
 SUPPORTED = tuple(_READERS)
 
