@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 from temporalio.client import Client
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
@@ -56,13 +57,12 @@ async def test_sigterm_stops_a_worker_gracefully(temporal_env, store_url) -> Non
     rec = PidRecord(part="w", pid=proc.pid, marker="", address="", log="", started_at=0)
     healthy = _worker_healthy(task_queues.RPA, 2)
     settings = get_settings().model_copy(update={"temporal_address": target})
-    for _ in range(100):
-        if await healthy(settings, rec):
-            break
+    deadline = time.monotonic() + 60  # a worker imports for seconds on a busy machine
+    while not await healthy(settings, rec):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise AssertionError(f"worker never polled:\n{proc.stdout.read()}")
         await asyncio.sleep(0.1)
-    else:
-        proc.kill()
-        raise AssertionError(f"worker never polled:\n{proc.stdout.read()}")
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
