@@ -13,11 +13,11 @@ demo: install browser
 
 # One pytest worker per core (at most four): most end-to-end time is spent waiting on servers.
 test: install browser
-	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 
 # The whole suite with every test's HR store on Postgres (HROPS_TEST_DATABASE_URL or 127.0.0.1:5432).
 test-postgres: install browser
-	HROPS_TEST_STORE=postgres $(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
+	HROPS_TEST_STORE=postgres $(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 
 install: $(STAMP)
 

@@ -213,6 +213,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
 # The longest files (seconds of one worker, measured 2026-12-02: 210, 194, 171, 90, 74, 56, 37, 29,
 # 29, 24, 21, 20, 13) start first: `--dist loadfile` hands files out in collection order, and a long
 # file collected late keeps one worker busy alone at the end while the others have nothing left.
+# xdist reorders files by their number of tests unless told not to (--no-loadscope-reorder, in the
+# Makefile): that put these files, which hold few tests each, last.
 LONGEST_FIRST = (
     "test_legacy_sync.py",
     "test_cli_runtime.py",
