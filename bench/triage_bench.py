@@ -45,8 +45,9 @@ def main(rounds: int) -> None:
     cases = [c for path in policy_eval.SETS.values() for c in policy_eval.cases(path)]
     times: dict[str, list[float]] = {way: [] for way in WAYS}
     handed: dict[str, int] = dict.fromkeys(WAYS, 0)
-    # Every question's vector stays cached (the default keeps 256): both ways then time the same work
-    # but triage, not whichever came first paying for the embedding.
+    # Every question's vector stays cached (the cache is widened to all of them, should the sets
+    # outgrow QUESTION_CACHE): both ways then time the same work but triage, not whichever came
+    # first paying for the embedding.
     with (
         tempfile.TemporaryDirectory() as tmp,
         Progress() as bar,
