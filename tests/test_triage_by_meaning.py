@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from hrops.settings import Settings, reset_settings
+from tests.vectors import same_direction
 from tools.knowledge import embeddings, triage_by_meaning
 from tools.knowledge.answer import ask_policy
 from tools.knowledge.search import Asker
@@ -105,8 +106,10 @@ def test_the_examples_ship_their_vectors_and_a_new_example_is_embedded_with_a_re
         "run .venv/bin/python -m tools.knowledge.triage_by_meaning"
     )
     for text in (texts[0], texts[-1]):
-        shipped = list(embeddings._remembered(MODEL, text, "query") or [])
-        assert _encode(MODEL.partition(":")[2], [text], "query")[0] == pytest.approx(shipped, abs=1e-5)
+        shipped = embeddings._remembered(MODEL, text, "query")
+        assert shipped is not None and same_direction(
+            _encode(MODEL.partition(":")[2], [text], "query")[0], shipped
+        )
 
     # An example HR added since: embedded when first needed, as an audited model call.
     added = "the new guy keeps leaving notes on my desk about how I should smile more"
