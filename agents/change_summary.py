@@ -5,9 +5,8 @@ for the approver. It sees ids, job facts and which fields change, never the pers
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
-from pydantic import BaseModel, Field
 from pydantic_ai import Agent
 from pydantic_ai.durable_exec.temporal import TemporalDurability
 from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
@@ -15,25 +14,9 @@ from pydantic_ai.models.function import AgentInfo
 from temporalio.workflow import ActivityConfig
 
 from agents.models import build_model, prompt_json
+from agents.summary_models import ApprovalSummary, ChangeFacts
 
 AGENT_NAME = "change_summary"  # part of Temporal activity names: do not rename
-
-
-class ChangeFacts(BaseModel):
-    kind: str
-    employee_id: str
-    title: str | None = None
-    org_unit: str | None = None
-    changed_fields: list[str]
-    effective_on: date
-    requested_by: str
-    approvers: list[str]
-    rule: str
-
-
-class ApprovalSummary(BaseModel):
-    en: str = Field(description="Two sentences in English for the approver")
-    zh: str = Field(description="The same in Simplified Chinese")
 
 
 INSTRUCTIONS = (

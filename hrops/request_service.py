@@ -51,8 +51,13 @@ from workflows.comp_research.messages import KIND as COMP_RESEARCH
 from workflows.comp_research.messages import CompResearchState
 from workflows.onboarding.messages import KIND as ONBOARDING
 from workflows.onboarding.messages import OnboardingState
-from workflows.record_change.messages import CancelOrder, ChangeRequest, RequestState, workflow_id_for
-from workflows.record_change.workflow import RecordChangeWorkflow
+from workflows.record_change.messages import (
+    WORKFLOW,
+    CancelOrder,
+    ChangeRequest,
+    RequestState,
+    workflow_id_for,
+)
 
 PREFIX = REQUEST_PREFIX
 AnyState = RequestState | OnboardingState | BulkState | CompResearchState
@@ -229,7 +234,7 @@ async def submit_change(
         subject=change.employee_id,
         workflow_id=workflow_id,
         requester=requester,
-        run=RecordChangeWorkflow.run,
+        run=WORKFLOW,
         make_input=lambda rid: ChangeRequest(
             request_id=rid, change=change, requested_by=requester.username, requester_roles=requester.roles
         ),
@@ -262,7 +267,7 @@ async def start_once(
     subject: str,
     workflow_id: str,
     requester: Principal,
-    run: Callable[..., Awaitable[Any]],
+    run: Callable[..., Awaitable[Any]] | str,  # the workflow's run method, or its type's name
     make_input: Callable[[str], BaseModel],
 ) -> tuple[str, bool]:
     """Number the request and start its workflow unless a run with this id is going already.

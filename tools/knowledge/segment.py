@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 import unicodedata
 from functools import cache, lru_cache
+from types import ModuleType
 
-import jieba
 import snowballstemmer
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
@@ -38,15 +39,27 @@ ZH_STOP = frozenset(
 
 
 @cache
-def _jieba_ready() -> None:
-    """Load jieba's dictionary once (about a second) and teach it the glossary's Chinese terms."""
+def _jieba() -> ModuleType:
+    """jieba, loaded when the first text is segmented (not by every process that imports the search),
+    with its dictionary (about a second) and the glossary's Chinese terms. Its import reaches for
+    pkg_resources only to open its own files, which costs about a second more and a deprecation
+    warning; without it jieba opens them by path, so it is kept from it."""
     from tools.knowledge.glossary import chinese_terms
 
     with _lock:
+        blocked = "pkg_resources" not in sys.modules
+        if blocked:
+            sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # import raises ImportError
+        try:
+            import jieba
+        finally:
+            if blocked:
+                del sys.modules["pkg_resources"]
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()
         for term in chinese_terms():
             jieba.add_word(term, freq=200000)
+    return jieba
 
 
 _PAREN_LETTER = re.compile(r"(?<=[0-9a-z])\(([0-9a-z])\)")
@@ -59,7 +72,7 @@ def normalise(text: str) -> str:
 
 def words(text: str, *, keep_stopwords: bool = False) -> list[str]:
     """The retrieval words of `text`, in order (repeats kept: they are term frequencies)."""
-    _jieba_ready()
+    jieba = _jieba()
     text = normalise(text)
     out: list[str] = []
     pos = 0

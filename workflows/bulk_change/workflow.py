@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows import task_queues
     from workflows.bulk_change.messages import BulkRequest, BulkRow, BulkState, Stage
+    from workflows.record_change.messages import WORKFLOW as RECORD_CHANGE
     from workflows.record_change.messages import ChangeRequest, Event, RequestState
 
 
@@ -60,7 +61,7 @@ class BulkChangeWorkflow:
         assert st is not None
         try:
             handle = await workflow.start_child_workflow(
-                "RecordChangeWorkflow",
+                RECORD_CHANGE,
                 child,
                 id=row.workflow_id,
                 task_queue=task_queues.MAIN,

@@ -9,12 +9,15 @@ from pydantic import BaseModel, Field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from agents.change_summary import ApprovalSummary
+    from agents.summary_models import ApprovalSummary
     from tools.approvals.rules import ChangeType
     from tools.hr.changes import ChangeApplied, ChangeCheck, RecordChange
     from tools.hr.schemas import EmployeeProfile
     from tools.store.models import Role
     from workflows.approvals import ApprovalChain
+
+# The workflow type's name: clients start it by name, without loading the workflow and its agents.
+WORKFLOW = "RecordChangeWorkflow"
 
 # Changes that write the same record wait for each other: one pending change per employee and group.
 GROUP = {

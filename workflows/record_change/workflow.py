@@ -25,12 +25,12 @@ with workflow.unsafe.imports_passed_through():
     from tools.notify.outbox import Message, Queued
     from tools.registry import ToolContext
     from workflows.approvals import ApprovalChain, Outcome
-    from workflows.record_change.messages import CancelOrder, ChangeRequest, RequestState, Stage
+    from workflows.record_change.messages import WORKFLOW, CancelOrder, ChangeRequest, RequestState, Stage
     from workflows.request_workflow import SHORT, RequestWorkflow
     from workflows.tool_activities import call_tool, refusal_of
 
 
-@workflow.defn
+@workflow.defn(name=WORKFLOW)
 class RecordChangeWorkflow(RequestWorkflow):
     __pydantic_ai_agents__ = [summary_agent]
 
