@@ -280,6 +280,7 @@ def test_fusion_adds_similarity_to_the_word_score() -> None:
     fused = embeddings.fuse(lexical_head, [(2, 0.5), (3, 0.4), (1, 0.1)], weight=2.0)
     assert [p.section_id for p in fused] == [2, 1, 3]  # 1.8, 1.2, 0.8
     assert [p.score for p in fused] == [8.0, 10.0, 0.0]  # the word scores stay: confidence is lexical
+    assert [p.fused for p in fused] == [1.8, 1.2, 0.8]  # what the answer compares for a tie
     # Equal sums: the word ranking's order stands...
     tie = [passage(1, 10.0), passage(3, 0.0)]
     assert [p.section_id for p in embeddings.fuse(tie, [(3, 0.5), (1, 0.0)], weight=2.0)] == [1, 3]

@@ -17,8 +17,10 @@ them Chinese); accuracy per topic and language is printed at the end of the test
   got patterns and the routine examples were widened (which removed one needless hand-off).
 
 Floors: every sensitive question and every request for a person is handed to HR (100%) in every
-set; the expected section is cited first for at least the set's floor. The issue's goal is 95%; the
-figures are in docs/knowledge.md, so the floors guard against regressions while the goal stays open.
+set; the expected section is cited first for at least the set's floor, and cited at all (first, or
+beside the best when the ranking cannot tell them apart) for at least its CITED_FLOOR. The issue's
+goal is 95%; the figures are in docs/knowledge.md, so the floors guard against regressions while the
+goal stays open.
 """
 
 from __future__ import annotations
@@ -44,6 +46,14 @@ FIRST_FLOOR = {
     "fresh": 0.88,
     "fresh2": 0.83,
     "fresh3": 0.65,
+}
+CITED_FLOOR = {
+    "tuning": 0.92,
+    "development": 0.92,
+    "test": 0.93,
+    "fresh": 0.93,
+    "fresh2": 0.89,
+    "fresh3": 0.72,
 }
 SIZE = {"tuning": 200, "development": 100, "test": 100, "fresh": 100, "fresh2": 100, "fresh3": 100}
 
@@ -78,7 +88,34 @@ def test_policy_evaluation(name: str, handbook_store: str, record_property: pyte
         assert cases and not missed, f"not handed to a person as {kind}: {missed}"
 
     first = sum(r.first for r in results) / len(results)
-    assert first >= FIRST_FLOOR[name], report
+    cited = sum(r.cited for r in results) / len(results)
+    assert first >= FIRST_FLOOR[name] and cited >= CITED_FLOOR[name], report
+
+
+def test_an_answer_the_ranking_cannot_settle_quotes_both_sections(handbook_store: str) -> None:
+    """Two sections within the model's tie are both quoted, best first; a clear best stands alone."""
+    from datetime import date
+
+    from tools.knowledge.answer import ask_policy
+    from tools.knowledge.search import Asker
+
+    shanghai = Asker(country="CN", location="Shanghai", group="staff")
+    with session_scope(handbook_store) as s:
+        late = ask_policy(
+            s,
+            "forgot to claim a taxi receipt from two months ago, can I still submit it?",
+            shanghai,
+            date(2026, 12, 1),
+        )
+        hotel = ask_policy(
+            s,
+            "what is the maximum I can spend on a hotel per night on a business trip?",
+            shanghai,
+            date(2026, 12, 1),
+        )
+    assert [c.ref for c in late.citations] == ["expenses.en#submission-deadline", "expenses.en#receipts"]
+    assert "60 days" in late.text  # the deadline is in what the asker reads
+    assert [c.ref for c in hotel.citations] == ["expenses.en#hotel-limits"]
 
 
 def test_by_meaning_alone_finds_most_sensitive_questions_of_the_evaluation_and_few_others(

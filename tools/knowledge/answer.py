@@ -134,7 +134,9 @@ def ask_policy(
         )
     best = found.passages[0]
     cited = [best] + [
-        p for p in found.passages[1:3] if p.score >= ALSO_RELEVANT * best.score and p.doc_id != best.doc_id
+        p
+        for i, p in enumerate(found.passages[1:3], start=1)
+        if (i == 1 and found.tied) or (p.score >= ALSO_RELEVANT * best.score and p.doc_id != best.doc_id)
     ]
     citations = [cite(p, found.asked) for p in cited]
     return PolicyAnswer(

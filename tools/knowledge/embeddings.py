@@ -91,6 +91,12 @@ class Calibration(NamedTuple):
     # sensitive example than any routine one or any sample question goes to a person. None: not
     # measured for this model, so not done (the patterns of triage.yaml still are).
     sensitive: float | None = None
+    # The fused ranking cannot tell the best section from the runner-up when their values are
+    # within this (e5: 0.3, about 0.006 of cosine): the answer quotes both. Such pairs are most
+    # often two halves of one answer (the national maternity leave and a city's extension, the
+    # per diem and the hotel limit). None: only the best is quoted (beside one of another policy
+    # that scores as well in words, answer.ALSO_RELEVANT).
+    tie: float | None = None
 
 
 CALIBRATIONS = {
@@ -102,6 +108,7 @@ CALIBRATIONS = {
         windows=0.01,
         questions=0.03,
         sensitive=0.0,
+        tie=0.3,
     ),
     "local:use-multilingual-v3": Calibration(weight=2.0, min_support=0.35),
 }
@@ -954,7 +961,8 @@ def fuse(
     section the embeddings alone found has it too, as measured on the evaluation sets).
 
     `lexical` is in BM25 order; a passage in it with score 0 was found by the embeddings only.
-    Passages keep their BM25 scores (the answer's coverage and confidence stay lexical); a section
+    Each passage comes back with its value in the fused ranking (`Passage.fused`); they keep their
+    BM25 scores (the answer's coverage and confidence stay lexical); a section
     the semantic ranking names that is not in `lexical` is left out (the caller passes passages for
     the head of it). A section without a vector yet (an import still being embedded) counts as
     the least similar one: by its words, not sunk under every other (e5 puts unrelated text at 0.7)."""
@@ -972,7 +980,7 @@ def fuse(
         for i, p in enumerate(lexical)
     ]
     fused.sort(key=lambda t: (-t[0], -t[1]))
-    return [p for _, _, p in fused]
+    return [p.model_copy(update={"fused": round(value, 4)}) for value, _, p in fused]
 
 
 def level_languages(

@@ -76,6 +76,7 @@ class Passage(BaseModel):
     text: str
     score: float
     matched: list[str]  # the question's own words found in it
+    fused: float | None = None  # its value in the fused ranking (embeddings.fuse); None: words alone
 
     @property
     def family(self) -> str:
@@ -98,6 +99,8 @@ class SearchResult(BaseModel):
     # Whether the best passage supports an answer by the embedding model's calibration (similarity
     # and words together, embeddings.supports); None: the word test in answer.py decides.
     supported: bool | None = None
+    # The ranking cannot tell the runner-up from the best (Calibration.tie): both are quoted.
+    tied: bool = False
 
 
 def family_of(doc_id: str) -> str:
@@ -368,7 +371,14 @@ def search(
         unseen=unseen / ideal,
         support=support,
         supported=embeddings.supports(cal, support, best.score / ideal),
+        tied=_tied(ranked, cal.tie),
     )
+
+
+def _tied(ranked: list[Passage], tie: float | None) -> bool:
+    if tie is None or len(ranked) < 2 or ranked[0].fused is None or ranked[1].fused is None:
+        return False
+    return ranked[0].fused - ranked[1].fused <= tie
 
 
 def _precedence(idx: _Index, section_id: int, asker: Asker) -> float:
@@ -423,5 +433,7 @@ def _in_question_language(ranked: list[Passage], language: Language) -> list[Pas
             continue
         seen.add(key)
         same = by_key.get(key)
-        out.append(same.model_copy(update={"score": max(p.score, same.score)}) if same else p)
+        out.append(
+            same.model_copy(update={"score": max(p.score, same.score), "fused": p.fused}) if same else p
+        )
     return out
