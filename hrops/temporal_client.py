@@ -1,8 +1,6 @@
-"""Connecting to Temporal the same way everywhere: pydantic payloads, one clear error."""
+"""Connecting to Temporal the same way everywhere: the pydantic-ai plugin, one clear error."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from temporalio.client import Client
 from temporalio.runtime import Runtime
@@ -23,30 +21,18 @@ def made_client() -> bool:
 
 
 async def connect(
-    settings: Settings | None = None,
-    *,
-    target: str | None = None,
-    runtime: Runtime | None = None,
-    worker: bool = False,
+    settings: Settings | None = None, *, target: str | None = None, runtime: Runtime | None = None
 ) -> Client:
-    """A client; `worker`: one that workers are built on, with pydantic-ai's plugin (its agents run
-    durably in them). Any other client only starts, queries, signals and updates workflows: it
-    needs the same wire format, which Temporal's pydantic converter writes as the plugin's does,
-    without importing pydantic-ai (1.8 s against 0.4 s: every `hrops approve` paid it)."""
-    if worker:
-        from pydantic_ai.durable_exec.temporal import PydanticAIPlugin
+    # Imported here: pydantic-ai's Temporal plugin takes 0.6 s to import, and commands such as
+    # `hrops status` and `hrops down` import this module without ever connecting.
+    from pydantic_ai.durable_exec.temporal import PydanticAIPlugin
 
-        options: dict[str, Any] = {"plugins": [PydanticAIPlugin()]}
-    else:
-        from temporalio.contrib.pydantic import pydantic_data_converter
-
-        options = {"data_converter": pydantic_data_converter}
     settings = settings or get_settings()
     target = target or settings.temporal_target
     global _made_client
     try:
         client = await Client.connect(
-            target, namespace=settings.temporal_namespace, runtime=runtime, **options
+            target, namespace=settings.temporal_namespace, plugins=[PydanticAIPlugin()], runtime=runtime
         )
         _made_client = True
         return client

@@ -92,7 +92,7 @@ def worker(
         from hrops.channels.delivery import in_background
 
         try:
-            client = await connect(settings(), runtime=runtime, worker=True)
+            client = await connect(settings(), runtime=runtime)
         except TemporalUnavailable as e:
             fail(str(e))
         # The main worker also delivers the outbox to chat channels (when any is configured).

@@ -38,28 +38,36 @@ ZH_STOP = frozenset(
 )
 
 
+def _import_jieba() -> ModuleType:
+    """jieba, kept from pkg_resources: its import reaches for it only to open its own files, which
+    costs about a second of every process's start and a deprecation warning; without it jieba opens
+    them by path. Imported with this module, not on first use: a workflow that segments text would
+    otherwise import it inside Temporal's sandbox, which refuses it its files."""
+    blocked = "pkg_resources" not in sys.modules
+    if blocked:
+        sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        import jieba
+    finally:
+        if blocked:
+            del sys.modules["pkg_resources"]
+    return jieba
+
+
+_JIEBA = _import_jieba()
+
+
 @cache
 def _jieba() -> ModuleType:
-    """jieba, loaded when the first text is segmented (not by every process that imports the search),
-    with its dictionary (about a second) and the glossary's Chinese terms. Its import reaches for
-    pkg_resources only to open its own files, which costs about a second more and a deprecation
-    warning; without it jieba opens them by path, so it is kept from it."""
+    """jieba with its dictionary loaded (about a second) and the glossary's Chinese terms taught."""
     from tools.knowledge.glossary import chinese_terms
 
     with _lock:
-        blocked = "pkg_resources" not in sys.modules
-        if blocked:
-            sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # import raises ImportError
-        try:
-            import jieba
-        finally:
-            if blocked:
-                del sys.modules["pkg_resources"]
-        jieba.setLogLevel(logging.WARNING)
-        jieba.initialize()
+        _JIEBA.setLogLevel(logging.WARNING)
+        _JIEBA.initialize()
         for term in chinese_terms():
-            jieba.add_word(term, freq=200000)
-    return jieba
+            _JIEBA.add_word(term, freq=200000)
+    return _JIEBA
 
 
 _PAREN_LETTER = re.compile(r"(?<=[0-9a-z])\(([0-9a-z])\)")
