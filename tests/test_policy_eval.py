@@ -26,6 +26,7 @@ goal stays open.
 from __future__ import annotations
 
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "eval"))
 import policy_eval  # noqa: E402
 
 from tools.knowledge import triage_by_meaning  # noqa: E402
+from tools.knowledge.answer import ask_policy  # noqa: E402
+from tools.knowledge.search import Asker  # noqa: E402
 from tools.store.db import session_scope  # noqa: E402
 
 FIRST_FLOOR = {
@@ -94,11 +97,6 @@ def test_policy_evaluation(name: str, handbook_store: str, record_property: pyte
 
 def test_an_answer_the_ranking_cannot_settle_quotes_both_sections(handbook_store: str) -> None:
     """Two sections within the model's tie are both quoted, best first; a clear best stands alone."""
-    from datetime import date
-
-    from tools.knowledge.answer import ask_policy
-    from tools.knowledge.search import Asker
-
     shanghai = Asker(country="CN", location="Shanghai", group="staff")
     with session_scope(handbook_store) as s:
         late = ask_policy(

@@ -40,9 +40,9 @@ ZH_STOP = frozenset(
 
 def _import_jieba() -> ModuleType:
     """jieba, kept from pkg_resources: its import reaches for it only to open its own files, which
-    costs about a second of every process's start and a deprecation warning; without it jieba opens
-    them by path. Imported with this module, not on first use: a workflow that segments text would
-    otherwise import it inside Temporal's sandbox, which refuses it its files."""
+    cost up to a second of every worker's and the API's start and a deprecation warning; without it
+    jieba opens them by path. Imported with this module, never on first use inside a workflow's
+    sandbox (the modules workflows import pass through it already loaded)."""
     blocked = "pkg_resources" not in sys.modules
     if blocked:
         sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # import raises ImportError
@@ -54,20 +54,19 @@ def _import_jieba() -> ModuleType:
     return jieba
 
 
-_JIEBA = _import_jieba()
+jieba = _import_jieba()
 
 
 @cache
-def _jieba() -> ModuleType:
-    """jieba with its dictionary loaded (about a second) and the glossary's Chinese terms taught."""
+def _jieba_ready() -> None:
+    """Load jieba's dictionary once (about a second) and teach it the glossary's Chinese terms."""
     from tools.knowledge.glossary import chinese_terms
 
     with _lock:
-        _JIEBA.setLogLevel(logging.WARNING)
-        _JIEBA.initialize()
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
         for term in chinese_terms():
-            _JIEBA.add_word(term, freq=200000)
-    return _JIEBA
+            jieba.add_word(term, freq=200000)
 
 
 _PAREN_LETTER = re.compile(r"(?<=[0-9a-z])\(([0-9a-z])\)")
@@ -80,7 +79,7 @@ def normalise(text: str) -> str:
 
 def words(text: str, *, keep_stopwords: bool = False) -> list[str]:
     """The retrieval words of `text`, in order (repeats kept: they are term frequencies)."""
-    jieba = _jieba()
+    _jieba_ready()
     text = normalise(text)
     out: list[str] = []
     pos = 0

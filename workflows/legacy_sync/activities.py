@@ -17,6 +17,7 @@ from temporalio import activity, workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from agents.form_mapper import match_pages
     from hrops.clock import today
     from hrops.settings import get_settings
     from tools.legacy import catalog
@@ -111,9 +112,6 @@ async def push_record(req: PushRequest) -> PushResult:
 @activity.defn(name="legacy.propose_mapping")
 async def propose_mapping(req: SurveyRequest) -> Proposal:
     """Walk the changed form (creating nothing) and propose selectors for what no longer matches."""
-    # The mapper is an agent: loaded when a form changed, not by every RPA worker that starts.
-    from agents.form_mapper import match_pages
-
     cfg = get_settings()
     loaded = catalog.form(req.system, req.form)
     with session_scope(cfg.db_url) as s:
